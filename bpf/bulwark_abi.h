@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * bulwark_abi.h — every struct, enum and constant that crosses the kernel
+ * boundary (map keys and values, ring-buffer events).  Included by the BPF
+ * programs and by the daemon; it is the only definition.  Fixed-size types,
+ * explicit padding, sizes checked at compile time on both sides.
+ */
+#ifndef BULWARK_ABI_H
+#define BULWARK_ABI_H
+
+#include <linux/types.h>
+
+#define BW_ABI_VERSION 1
+
+#define BW_COMM_LEN 16
+#define BW_PATH_LEN 256
+
+/* Scope bit 0 is "the whole host"; a task is always inside it.  Scoped
+ * policies get bits 1..BW_MAX_SCOPES-1. */
+#define BW_SCOPE_HOST 0
+#define BW_MAX_SCOPES 64
+/* How many cgroup levels the kernel walks up to find a scope. */
+#define BW_MAX_CGROUP_DEPTH 32
+/* Exec allowlists (one per policy that has `execAllowlist`). */
+#define BW_MAX_ALLOWLISTS 32
+
+/* Two generations of policy maps; the daemon fills the inactive one and then
+ * flips bw_state.active_slot in a single map update. */
+#define BW_SLOTS 2
+
+/* What a file rule does (bw_file_rule.action), strongest last. */
+enum bw_file_action {
+	BW_ACT_NONE = 0,
+	BW_ACT_DENY_WRITE = 1, /* protectedFiles deny: write */
+	BW_ACT_DENY_ALL = 2,   /* protectedFiles deny: all */
+	BW_ACT_KILL = 3,       /* killOnOpen */
+};
+
+/* bw_file_rule.flags and bw_gen_config.allowlist_flags */
+#define BW_RULE_AUDIT (1u << 0) /* policy in audit mode: report, allow */
+
+/* Event kinds (bw_event.kind). */
+enum bw_event_kind {
+	BW_EV_FILE_OPEN = 1, /* open of a protected / kill-on-open file */
+	BW_EV_EXEC = 2,      /* exec outside an allowlist */
+};
+
+/* What happened (bw_event.verdict). */
+enum bw_verdict {
+	BW_VERDICT_DENIED = 1,
+	BW_VERDICT_KILLED = 2,
+	BW_VERDICT_AUDITED = 3, /* audit mode: would have been denied/killed, allowed */
+};
+
+/* bw_event.flags */
+#define BW_EVF_PATH_TRUNCATED (1u << 0) /* path did not fit in BW_PATH_LEN */
+#define BW_EVF_PATH_MISSING (1u << 1)   /* bpf_d_path failed; path[] is empty */
+#define BW_EVF_WRITE (1u << 2)          /* the open asked for write access */
+
+/* Map key of the file maps: a file identity.  dev uses the kernel's
+ * encoding (major << 20 | minor), not glibc's st_dev. */
+struct bw_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+/* Value of the file map. */
+struct bw_file_rule {
+	__u32 action;  /* enum bw_file_action */
+	__u32 rule_id; /* index into the daemon's rule table of this generation */
+	__u32 scope;   /* scope bit, BW_SCOPE_HOST for unscoped policies */
+	__u32 flags;   /* BW_RULE_* */
+};
+
+/* Value of the exec allowlist map: which allowlists contain this file. */
+struct bw_exec_allow {
+	__u64 allowlists; /* bit i set: allowlist i allows it */
+};
+
+/* Value of the scope map (key: cgroup v2 id): the scopes this cgroup starts. */
+struct bw_scope_mask {
+	__u64 scopes;
+};
+
+/* Per-generation settings, array map indexed by slot. */
+struct bw_gen_config {
+	__u32 generation;
+	__u32 n_allowlists;
+	__u32 allowlist_scope[BW_MAX_ALLOWLISTS]; /* scope bit of allowlist i */
+	__u32 allowlist_rule[BW_MAX_ALLOWLISTS];  /* rule id reported for allowlist i */
+	__u32 allowlist_flags[BW_MAX_ALLOWLISTS]; /* BW_RULE_* */
+};
+
+/* Single-entry array: which slot is in force. */
+struct bw_state {
+	__u32 active_slot;
+	__u32 _pad;
+};
+
+/* Per-CPU counters (array map, one entry), summed by the daemon. */
+struct bw_counters {
+	__u64 events_emitted;  /* records submitted to the ring buffer */
+	__u64 events_lost;     /* records that did not fit in the ring buffer */
+	__u64 verdicts;        /* violations acted upon (denied, killed, audited) */
+	__u64 _reserved[5];
+};
+
+/* Ring-buffer record.  `size` and `abi` let the daemon refuse anything it
+ * would misread. */
+struct bw_event {
+	__u32 size; /* sizeof(struct bw_event) */
+	__u16 abi;  /* BW_ABI_VERSION */
+	__u16 kind; /* enum bw_event_kind */
+	__u64 ts_boot_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;
+	__u64 dev; /* kernel encoding */
+	__u64 ino;
+	__u32 pid;  /* process id (kernel tgid) */
+	__u32 tid;  /* thread id (kernel pid) */
+	__u32 ppid; /* parent's process id */
+	__u32 uid;
+	__u32 gid;
+	__u32 verdict;    /* enum bw_verdict */
+	__u32 action;     /* enum bw_file_action of the rule, BW_ACT_NONE for exec */
+	__u32 rule_id;
+	__u32 generation; /* policy generation the rule id belongs to */
+	__u32 flags;      /* BW_EVF_* */
+	__u32 open_flags; /* f_flags of the open (file events) */
+	__u32 _pad;
+	char comm[BW_COMM_LEN];
+	char path[BW_PATH_LEN];
+};
+
+#define BW_EVENT_SIZE 360
+
+#ifdef __cplusplus
+static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
+static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
+static_assert(sizeof(struct bw_gen_config) == 8 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
+static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
+static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
+#else
+_Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
+_Static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
+_Static_assert(sizeof(struct bw_gen_config) == 8 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
+_Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
+_Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
+#endif
+
+/* Kernel dev_t encoding (include/linux/kdev_t.h: MINORBITS 20). */
+#define BW_KDEV_MINORBITS 20
+#define BW_KDEV_MINORMASK ((1u << BW_KDEV_MINORBITS) - 1)
+
+#endif /* BULWARK_ABI_H */

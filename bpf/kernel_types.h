@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kernel_types.h — the few kernel-internal types the BPF programs touch,
+ * declared with only the fields we read.  preserve_access_index makes every
+ * access a CO-RE relocation, resolved against the running kernel's BTF when
+ * the object is loaded, so the build never depends on the build host's kernel.
+ */
+#ifndef BULWARK_KERNEL_TYPES_H
+#define BULWARK_KERNEL_TYPES_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+
+typedef __u32 dev_t;
+typedef unsigned short umode_t;
+typedef unsigned int fmode_t;
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct super_block {
+	dev_t s_dev;
+};
+
+struct inode {
+	umode_t i_mode;
+	struct super_block *i_sb;
+	unsigned long i_ino;
+};
+
+struct vfsmount;
+struct dentry;
+
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+};
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+	unsigned int f_flags;
+	fmode_t f_mode;
+};
+
+struct linux_binprm {
+	struct file *file;
+};
+
+struct task_struct {
+	int pid;
+	int tgid;
+	struct task_struct *real_parent;
+};
+
+#pragma clang attribute pop
+
+/* Kernel constants we rely on (stable ABI values). */
+#define BW_FMODE_WRITE 0x2u
+#define BW_O_TRUNC 01000u
+#define BW_EPERM 1
+#define BW_SIGKILL 9
+
+#endif /* BULWARK_KERNEL_TYPES_H */

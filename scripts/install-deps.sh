@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs every Debian package bulwark needs to build, run and test.
+# Usage: scripts/install-deps.sh [--run-only]
+set -eu
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: must run as root (apt-get install)" >&2
+    exit 1
+fi
+
+BUILD_PKGS="cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
+libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev nlohmann-json3-dev libcli11-dev"
+TEST_PKGS="catch2 qemu-system-x86 busybox-static cpio zstd"
+
+pkgs="$BUILD_PKGS"
+if [ "${1:-}" != "--run-only" ]; then
+    pkgs="$pkgs $TEST_PKGS"
+fi
+
+missing=""
+for p in $pkgs; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+
+if [ -n "$missing" ]; then
+    echo "install-deps: installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+else
+    echo "install-deps: all packages present"
+fi
