@@ -1,0 +1,102 @@
+#!/bin/sh
+# Fetches the kernel the vm test tier boots: Debian's current cloud kernel
+# (linux-image-cloud-amd64 -> linux-image-<abi>-cloud-amd64). The package is
+# only downloaded and unpacked, never installed on this machine.
+#
+# Usage: tests/vm/fetch-kernel.sh OUTDIR
+#
+# Produces OUTDIR/vmlinuz, OUTDIR/config (the kernel's .config),
+# OUTDIR/version (its release, as `uname -r` prints it in the VM) and
+# OUTDIR/package ("<package> <version>"). Idempotent: when OUTDIR/vmlinuz
+# exists nothing is done (delete OUTDIR to get a newer kernel). vmlinuz is
+# written last, so its presence means the fetch completed.
+set -eu
+
+META_PKG=linux-image-cloud-amd64
+
+die() {
+    echo "fetch-kernel: error: $*" >&2
+    exit 1
+}
+
+[ $# -eq 1 ] || die "usage: $0 OUTDIR"
+outdir=$1
+
+if [ -f "$outdir/vmlinuz" ]; then
+    echo "fetch-kernel: $outdir/vmlinuz already present ($(cat "$outdir/version" 2>/dev/null || echo '?'))"
+    exit 0
+fi
+
+for tool in apt-cache apt-get dpkg dpkg-deb flock; do
+    command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found (this script needs a Debian-based machine)"
+done
+
+mkdir -p "$outdir" || die "cannot create $outdir"
+outdir=$(cd "$outdir" && pwd)
+
+# Serialize concurrent fetches into the same OUTDIR (e.g. ctest -j).
+exec 9>"$outdir/.lock"
+flock 9
+if [ -f "$outdir/vmlinuz" ]; then
+    echo "fetch-kernel: $outdir/vmlinuz fetched by a concurrent run"
+    exit 0
+fi
+
+# Resolve the metapackage to the concrete ABI package, e.g.
+# linux-image-6.1.0-56-cloud-amd64. Never hardcode the ABI number.
+resolve() {
+    apt-cache depends "$META_PKG" 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-kernel.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# apt-get download drops privileges to the _apt user when run as root; that
+# user must be able to write the download directory, or apt warns and
+# downloads unsandboxed.
+if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then
+    chown _apt "$tmp"
+fi
+
+fetch() {
+    pkg=$(resolve)
+    [ -n "$pkg" ] || return 1
+    echo "fetch-kernel: $META_PKG -> $pkg, downloading"
+    (cd "$tmp" && apt-get download -q "$pkg") || return 1
+}
+
+if ! fetch; then
+    # A stale or missing package index is the usual cause: the ABI package
+    # it names may be gone from the mirror. Refresh it once (needs root).
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "fetch-kernel: resolving/downloading failed; running apt-get update and retrying"
+        apt-get update -q || die "apt-get update failed"
+        fetch || die "cannot resolve or download $META_PKG's kernel package (see apt's messages above)"
+    else
+        die "cannot resolve or download $META_PKG's kernel package; run 'apt-get update' as root and retry"
+    fi
+fi
+
+set -- "$tmp"/linux-image-*.deb
+deb=$1
+[ -f "$deb" ] || die "apt-get download produced no .deb in $tmp"
+pkgname=$(dpkg-deb -f "$deb" Package)
+pkgversion=$(dpkg-deb -f "$deb" Version)
+
+dpkg -x "$deb" "$tmp/root" || die "dpkg -x $deb failed"
+set -- "$tmp"/root/boot/vmlinuz-*
+vmlinuz=$1
+[ -f "$vmlinuz" ] || die "$deb contains no /boot/vmlinuz-*"
+release=${vmlinuz##*/vmlinuz-}
+[ -f "$tmp/root/boot/config-$release" ] || die "$deb contains no /boot/config-$release"
+
+cp "$tmp/root/boot/config-$release" "$outdir/config"
+echo "$release" >"$outdir/version"
+echo "$pkgname $pkgversion" >"$outdir/package"
+# Last, and atomically: vmlinuz marks a complete fetch.
+cp "$vmlinuz" "$outdir/vmlinuz.tmp"
+mv "$outdir/vmlinuz.tmp" "$outdir/vmlinuz"
+
+echo "fetch-kernel: $pkgname $pkgversion (kernel $release) -> $outdir"
