@@ -92,6 +92,19 @@ struct {
 	__uint(max_entries, 1 << 20); /* resized by the daemon before load */
 } bw_events SEC(".maps");
 
+/* Every struct of bulwark_abi.h, so that each appears in the object's BTF:
+ * the abi test tier (tests/abi) checks their layout against the daemon's. */
+const volatile struct {
+	struct bw_event event;
+	struct bw_file_key file_key;
+	struct bw_file_rule file_rule;
+	struct bw_exec_allow exec_allow;
+	struct bw_scope_mask scope_mask;
+	struct bw_gen_config gen_config;
+	struct bw_state state;
+	struct bw_counters counters;
+} bw_abi_types = {};
+
 /* --------------------------------------------------------------- helpers */
 
 /* The slot in force, or -1 before the daemon has loaded any policy. */

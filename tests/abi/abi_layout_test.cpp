@@ -1,0 +1,79 @@
+// abi tier: every struct in bpf/bulwark_abi.h has the same size and member
+// offsets in the BPF object's BTF (what clang laid out for the kernel side)
+// as in this C++ build (what the daemon reads and writes).
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <map>
+#include <string>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bulwark_abi.h"
+
+#ifndef BULWARK_BPF_OBJECT
+#error "BULWARK_BPF_OBJECT must name the BPF object to check"
+#endif
+
+namespace {
+
+struct Layout {
+    size_t size;
+    std::map<std::string, size_t> offsets;
+};
+
+#define MEMBER(type, m) {#m, offsetof(type, m)}
+
+const std::map<std::string, Layout>& userspace_layouts() {
+    static const std::map<std::string, Layout> layouts = {
+        {"bw_file_key", {sizeof(bw_file_key), {MEMBER(bw_file_key, dev), MEMBER(bw_file_key, ino)}}},
+        {"bw_file_rule",
+         {sizeof(bw_file_rule),
+          {MEMBER(bw_file_rule, action), MEMBER(bw_file_rule, rule_id), MEMBER(bw_file_rule, scope),
+           MEMBER(bw_file_rule, flags)}}},
+        {"bw_exec_allow", {sizeof(bw_exec_allow), {MEMBER(bw_exec_allow, allowlists)}}},
+        {"bw_scope_mask", {sizeof(bw_scope_mask), {MEMBER(bw_scope_mask, scopes)}}},
+        {"bw_gen_config",
+         {sizeof(bw_gen_config),
+          {MEMBER(bw_gen_config, generation), MEMBER(bw_gen_config, n_allowlists),
+           MEMBER(bw_gen_config, allowlist_scope), MEMBER(bw_gen_config, allowlist_rule),
+           MEMBER(bw_gen_config, allowlist_flags)}}},
+        {"bw_state", {sizeof(bw_state), {MEMBER(bw_state, active_slot), MEMBER(bw_state, _pad)}}},
+        {"bw_counters",
+         {sizeof(bw_counters),
+          {MEMBER(bw_counters, events_emitted), MEMBER(bw_counters, events_lost), MEMBER(bw_counters, verdicts),
+           MEMBER(bw_counters, _reserved)}}},
+        {"bw_event",
+         {sizeof(bw_event),
+          {MEMBER(bw_event, size), MEMBER(bw_event, abi), MEMBER(bw_event, kind), MEMBER(bw_event, ts_boot_ns),
+           MEMBER(bw_event, cgroup_id), MEMBER(bw_event, dev), MEMBER(bw_event, ino), MEMBER(bw_event, pid),
+           MEMBER(bw_event, tid), MEMBER(bw_event, ppid), MEMBER(bw_event, uid), MEMBER(bw_event, gid),
+           MEMBER(bw_event, verdict), MEMBER(bw_event, action), MEMBER(bw_event, rule_id),
+           MEMBER(bw_event, generation), MEMBER(bw_event, flags), MEMBER(bw_event, open_flags),
+           MEMBER(bw_event, _pad), MEMBER(bw_event, comm), MEMBER(bw_event, path)}}},
+    };
+    return layouts;
+}
+
+}  // namespace
+
+TEST_CASE("ABI structs have one layout on both sides of the kernel boundary") {
+    btf* obj_btf = btf__parse_elf(BULWARK_BPF_OBJECT, nullptr);
+    REQUIRE(obj_btf != nullptr);
+    for (const auto& [name, user] : userspace_layouts()) {
+        INFO("struct " << name);
+        const int id = btf__find_by_name_kind(obj_btf, name.c_str(), BTF_KIND_STRUCT);
+        REQUIRE(id > 0);
+        const btf_type* t = btf__type_by_id(obj_btf, static_cast<__u32>(id));
+        CHECK(t->size == user.size);
+        const btf_member* m = btf_members(t);
+        std::map<std::string, size_t> kernel_offsets;
+        for (unsigned i = 0; i < btf_vlen(t); ++i) {
+            kernel_offsets[btf__name_by_offset(obj_btf, m[i].name_off)] = btf_member_bit_offset(t, i) / 8;
+        }
+        // Same members, same offsets: a field added on one side only fails here.
+        CHECK(kernel_offsets == user.offsets);
+    }
+    btf__free(obj_btf);
+}
