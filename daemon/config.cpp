@@ -1,0 +1,108 @@
+#include "daemon/config.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace bulwark {
+namespace {
+
+policy::Location loc_of(const std::string& file, const YAML::Mark& m) {
+    return {file, m.line + 1, m.column + 1};
+}
+
+void error(ConfigResult& r, const std::string& file, const YAML::Node& n, std::string msg) {
+    r.diagnostics.push_back({policy::Severity::error, loc_of(file, n.Mark()), std::move(msg)});
+}
+
+bool scalar(ConfigResult& r, const std::string& file, const std::string& key, const YAML::Node& n) {
+    if (!n.IsScalar()) {
+        error(r, file, n, "expected a scalar for " + key);
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+const char* to_string(ModeSetting m) {
+    switch (m) {
+        case ModeSetting::automatic: return "auto";
+        case ModeSetting::lsm: return "lsm";
+        case ModeSetting::tracepoint: return "tracepoint";
+    }
+    return "?";
+}
+
+ConfigResult parse_config_text(const std::string& text, const std::string& filename) {
+    ConfigResult r;
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::ParserException& e) {
+        r.diagnostics.push_back({policy::Severity::error, loc_of(filename, e.mark), e.msg});
+        return r;
+    }
+    if (root.IsNull()) return r;  // empty file: all defaults
+    if (!root.IsMap()) {
+        error(r, filename, root, "expected a mapping of settings");
+        return r;
+    }
+    for (const auto& kv : root) {
+        const std::string key = kv.first.as<std::string>();
+        const YAML::Node& v = kv.second;
+        if (key == "policyDir") {
+            if (scalar(r, filename, key, v)) r.config.policy_dir = v.as<std::string>();
+        } else if (key == "auditLog") {
+            if (scalar(r, filename, key, v)) r.config.audit_log = v.as<std::string>();
+        } else if (key == "journal") {
+            bool b = false;
+            if (scalar(r, filename, key, v) && YAML::convert<bool>::decode(v, b))
+                r.config.journal = b;
+            else
+                error(r, filename, v, "expected true or false for journal");
+        } else if (key == "mode") {
+            const std::string s = v.IsScalar() ? v.as<std::string>() : "";
+            if (s == "auto") r.config.mode = ModeSetting::automatic;
+            else if (s == "lsm") r.config.mode = ModeSetting::lsm;
+            else if (s == "tracepoint") r.config.mode = ModeSetting::tracepoint;
+            else error(r, filename, v, "invalid value \"" + s + "\" for mode; expected one of: auto, lsm, tracepoint");
+        } else if (key == "ringBufferKiB") {
+            uint32_t kib = 0;
+            if (scalar(r, filename, key, v) && YAML::convert<uint32_t>::decode(v, kib) && kib >= 4 &&
+                (kib & (kib - 1)) == 0 && kib <= (1u << 20))
+                r.config.ring_buffer_kib = kib;
+            else
+                error(r, filename, v, "ringBufferKiB must be a power of two between 4 and 1048576");
+        } else {
+            error(r, filename, kv.first,
+                  "unknown key \"" + key + "\"; expected one of: policyDir, auditLog, journal, mode, ringBufferKiB");
+        }
+    }
+    return r;
+}
+
+ConfigResult load_config(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) {
+        ConfigResult r;
+        r.diagnostics.push_back({policy::Severity::error, {path, 0, 0},
+                                 std::string("cannot read settings: ") + std::strerror(errno)});
+        return r;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ConfigResult r = parse_config_text(ss.str(), path);
+    const auto base = std::filesystem::absolute(path).parent_path();
+    auto resolve = [&](std::string& p) {
+        if (!p.empty() && p[0] != '/') p = (base / p).lexically_normal().string();
+    };
+    resolve(r.config.policy_dir);
+    resolve(r.config.audit_log);
+    return r;
+}
+
+}  // namespace bulwark

@@ -1,0 +1,36 @@
+// config.h — the daemon's settings file (/etc/bulwark/bulwark.yaml).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "policy/policy.h"
+
+namespace bulwark {
+
+enum class ModeSetting { automatic, lsm, tracepoint };
+
+struct DaemonConfig {
+    std::string policy_dir = "/etc/bulwark/policies.d";
+    std::string audit_log = "/var/log/bulwark/audit.jsonl";
+    bool journal = true;
+    ModeSetting mode = ModeSetting::automatic;
+    uint32_t ring_buffer_kib = 1024;  // power of two, >= 4 KiB page
+};
+
+struct ConfigResult {
+    DaemonConfig config;
+    std::vector<policy::Diagnostic> diagnostics;
+    bool ok() const { return !policy::has_errors(diagnostics); }
+};
+
+// Parses a settings file; every key is optional.  Relative policyDir and
+// auditLog are resolved against the directory of the settings file, so the
+// repository's config/bulwark.yaml works from a clone.
+ConfigResult load_config(const std::string& path);
+ConfigResult parse_config_text(const std::string& text, const std::string& filename);
+
+const char* to_string(ModeSetting m);
+
+}  // namespace bulwark

@@ -1,0 +1,51 @@
+// event.h — strict decoding of ring-buffer records and their two renderings:
+// the JSON audit record and the human log line.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bulwark_abi.h"
+#include "daemon/error.h"
+#include "daemon/loader.h"
+#include "policy/policy.h"
+
+namespace bulwark {
+
+// A validated record.  Anything that is not exactly a bw_event of a known
+// kind and verdict is refused by decode_event, never guessed at.
+struct Event {
+    bw_event raw{};
+    std::string comm;
+    std::string path;  // from the kernel (bpf_d_path); empty if it had none
+};
+
+Result<Event> decode_event(const void* data, size_t size);
+
+// What the daemon knows about an event beyond the record itself.
+struct EventContext {
+    EnforcementMode mode = EnforcementMode::lsm;
+    uint64_t seq = 0;                         // per daemon run, gapless
+    int64_t wall_ns = 0;                      // wall-clock time of the event
+    const policy::CompiledRule* rule = nullptr;  // nullptr: generation no longer known
+};
+
+// Audit record schema version (docs/audit-log.md).
+inline constexpr int kAuditSchemaVersion = 1;
+
+const char* kind_name(const Event& ev);     // "file_open", "exec"
+const char* verdict_name(const Event& ev);  // "denied", "killed", "allowed-by-audit"
+
+nlohmann::json audit_record(const Event& ev, const EventContext& ctx);
+// "denied open of /etc/shadow by cat[1234] (uid 1000) — policy protect-secrets, protectedFiles(all)"
+std::string summary_line(const Event& ev, const EventContext& ctx);
+
+// RFC 3339 UTC with nanoseconds: 2026-11-21T01:02:03.123456789Z
+std::string format_wall_time(int64_t wall_ns);
+// Converts a bpf_ktime_get_boot_ns() stamp to wall-clock nanoseconds.
+int64_t boot_ns_to_wall_ns(uint64_t boot_ns);
+
+}  // namespace bulwark

@@ -1,0 +1,33 @@
+// bulwarkd — the bulwark daemon.  All the work is in daemon/daemon.cpp.
+#include <cstdlib>
+#include <variant>
+
+#include <CLI/CLI.hpp>
+
+#include "daemon/daemon.h"
+#include "daemon/log.h"
+
+int main(int argc, char** argv) {
+    bulwark::DaemonOptions opts;
+    CLI::App app{"bulwarkd — enforces bulwark policies in the kernel with BPF"};
+    app.add_option("-c,--config", opts.config_path, "settings file")->capture_default_str();
+    app.add_option("--policy-dir", opts.policy_dir, "policy directory (overrides policyDir)");
+    app.add_option("--audit-log", opts.audit_log, "audit log file (overrides auditLog)");
+    app.set_version_flag("--version", "bulwarkd " BULWARK_VERSION);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : bulwark::kExitUsage;
+    }
+
+    // Under systemd, stderr is the journal: add syslog priority prefixes.
+    bulwark::log::init(std::getenv("JOURNAL_STREAM") != nullptr);
+
+    auto started = bulwark::Daemon::start(opts);
+    if (auto* rc = std::get_if<int>(&started)) return *rc;
+    auto& daemon = std::get<std::unique_ptr<bulwark::Daemon>>(started);
+    const int rc = daemon->run();
+    daemon.reset();  // detach everything before saying so
+    bulwark::log::get("daemon")->info("stopped; BPF programs detached");
+    return rc;
+}
