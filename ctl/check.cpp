@@ -1,0 +1,62 @@
+// check.cpp — `bulwarkctl check FILE|DIR...`
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ctl/commands.h"
+#include "policy/policy.h"
+
+namespace bulwark::ctl {
+namespace {
+
+struct CheckOptions {
+    std::vector<std::string> paths;
+    std::string cgroup2_root;
+};
+
+int run_check(const CheckOptions& o)
+{
+    namespace pol = bulwark::policy;
+
+    // Policies with parse errors are left out of `parsed.policies`; the rest
+    // are compiled anyway so one run reports every problem it can.
+    const pol::ParseResult parsed = pol::parse_policy_paths(o.paths);
+    pol::CompileOptions copts;
+    copts.cgroup2_root = o.cgroup2_root;
+    const pol::CompiledPolicy compiled = pol::compile(parsed.policies, copts);
+
+    std::size_t errors = 0;
+    std::size_t warnings = 0;
+    for (const std::vector<pol::Diagnostic>* diags : {&parsed.diagnostics, &compiled.diagnostics}) {
+        for (const auto& d : *diags) {
+            (d.severity == pol::Severity::error ? errors : warnings) += 1;
+            std::cerr << d.to_string() << '\n';
+        }
+    }
+    if (errors > 0) {
+        std::cerr << "bulwarkctl: check failed: " << errors << (errors == 1 ? " error, " : " errors, ") << warnings
+                  << (warnings == 1 ? " warning" : " warnings") << '\n';
+        return exit_invalid;
+    }
+    std::cout << pol::summarize(compiled);
+    return exit_ok;
+}
+
+}  // namespace
+
+Command add_check_command(CLI::App& app)
+{
+    auto opts = std::make_shared<CheckOptions>();
+    CLI::App* sub = app.add_subcommand("check", "Parse and compile policy files; print problems and a summary");
+    sub->add_option("paths", opts->paths, "Policy files, or directories (their *.yaml and *.yml files)")
+        ->required()
+        ->type_name("FILE|DIR");
+    sub->add_option("--cgroup2-root", opts->cgroup2_root,
+                    "cgroup v2 mount used to find scope.units (default: from /proc/self/mountinfo)")
+        ->type_name("DIR");
+    sub->footer("Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage error.");
+    return Command{sub, [opts] { return run_check(*opts); }};
+}
+
+}  // namespace bulwark::ctl

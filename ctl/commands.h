@@ -1,0 +1,25 @@
+// commands.h — bulwarkctl subcommands.  Each one registers its options on the
+// CLI11 app and returns how to run it; main() only dispatches.
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace bulwark::ctl {
+
+// Exit codes shared by every subcommand.
+inline constexpr int exit_ok = 0;       // success (warnings allowed)
+inline constexpr int exit_invalid = 1;  // the command ran and found errors
+inline constexpr int exit_usage = 2;    // bad command line
+
+struct Command {
+    CLI::App* app = nullptr;   // the subcommand, to see whether it was chosen
+    std::function<int()> run;  // runs it; returns the exit code
+};
+
+// `bulwarkctl check FILE|DIR...`: parse and compile policies, print every
+// diagnostic to stderr and the summary to stdout when valid.
+Command add_check_command(CLI::App& app);
+
+}  // namespace bulwark::ctl

@@ -1,0 +1,32 @@
+// identity.h — resolving a path to the file identity the kernel sees
+// (private to the policy library; the public encoders are in policy.h).
+#pragma once
+
+#include <string>
+
+#include <sys/types.h>
+
+#include "policy/policy.h"
+
+namespace bulwark::policy::detail {
+
+struct Resolved {
+    enum class Status {
+        ok,       // id, mode, resolved are set
+        missing,  // the path (or a symlink's target) does not exist
+        failed,   // another error (errno in err), e.g. EACCES, ELOOP
+    };
+    Status status = Status::failed;
+    FileIdentity id;
+    mode_t mode = 0;          // st_mode of the file (after following symlinks)
+    bool symlink = false;     // the path's last component is a symlink
+    std::string link_target;  // readlink() of that symlink
+    std::string resolved;     // canonical path (realpath), the written path if that fails
+    int err = 0;
+};
+
+// stat() (following symlinks) plus lstat() to tell whether the path itself
+// is a symlink.  Never throws.
+Resolved resolve_path(const std::string& path);
+
+}  // namespace bulwark::policy::detail

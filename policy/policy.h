@@ -1,0 +1,182 @@
+// policy.h — the policy library's public API: YAML in, compiled policy out.
+//
+// No libbpf, no root: everything here runs in unit tests.  The compiled policy
+// is plain data that the daemon's map writer turns into BPF map entries.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bulwark::policy {
+
+// ---------------------------------------------------------------- diagnostics
+
+// 1-based line and column; line 0 means "the whole file".
+struct Location {
+    std::string file;
+    int line = 0;
+    int column = 0;
+};
+
+enum class Severity { error, warning };
+
+struct Diagnostic {
+    Severity severity = Severity::error;
+    Location loc;
+    std::string message;
+
+    // "FILE:LINE:COL: error: MESSAGE" (":LINE:COL" left out when line == 0).
+    std::string to_string() const;
+};
+
+bool has_errors(const std::vector<Diagnostic>& diags);
+
+// ------------------------------------------------------------- parsed policy
+
+enum class PolicyMode { enforce, audit };
+enum class DenyKind { write, all };
+
+struct ProtectedFile {
+    std::string path;
+    DenyKind deny = DenyKind::all;
+    bool recursive = false;
+    Location loc;
+};
+
+struct KillOnOpen {
+    std::string path;
+    Location loc;
+};
+
+struct ExecEntry {
+    std::string path;
+    Location loc;
+};
+
+struct Scope {
+    std::vector<std::string> units;    // systemd unit names, e.g. nginx.service
+    std::vector<std::string> cgroups;  // absolute cgroup v2 directories
+    Location loc;
+};
+
+struct Policy {
+    std::string name;
+    PolicyMode mode = PolicyMode::enforce;
+    std::optional<Scope> scope;  // none: the whole host
+    std::vector<ProtectedFile> protected_files;
+    std::vector<KillOnOpen> kill_on_open;
+    std::optional<std::vector<ExecEntry>> exec_allowlist;  // present => allowlist in force
+    Location loc;  // where the policy document starts
+};
+
+struct ParseResult {
+    std::vector<Policy> policies;
+    std::vector<Diagnostic> diagnostics;
+    bool ok() const { return !has_errors(diagnostics); }
+};
+
+// One YAML text (a file may hold several `---` documents, one policy each).
+ParseResult parse_policy_text(std::string_view text, const std::string& filename);
+// One file from disk (read errors become diagnostics).
+ParseResult parse_policy_file(const std::string& path);
+// Files and directories; a directory contributes its *.yaml and *.yml files
+// (not recursive), in name order.  Duplicate policy names across all inputs
+// are errors.
+ParseResult parse_policy_paths(const std::vector<std::string>& paths);
+
+// ----------------------------------------------------------- compiled policy
+
+// A file identity as the kernel sees it: dev in the kernel's encoding
+// (major << 20 | minor), never glibc's st_dev.
+struct FileIdentity {
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    auto operator<=>(const FileIdentity&) const = default;
+};
+
+// glibc st_dev -> kernel dev_t encoding.
+uint64_t kernel_dev_from_st_dev(uint64_t st_dev);
+// kernel dev_t encoding -> "major:minor".
+std::string format_kernel_dev(uint64_t kdev);
+
+enum class RuleKind { protect_write, protect_all, kill_on_open, exec_allowlist };
+std::string_view to_string(RuleKind k);   // "protectedFiles(write)", ...
+std::string_view to_string(PolicyMode m); // "enforce" / "audit"
+
+// One rule as written by the user (one list entry; one allowlist per policy).
+struct CompiledRule {
+    uint32_t id = 0;  // index in CompiledPolicy::rules
+    RuleKind kind = RuleKind::protect_all;
+    std::string policy;
+    PolicyMode mode = PolicyMode::enforce;
+    std::string path;      // as written (for exec_allowlist: the policy's first entry, see entries)
+    Location loc;
+    uint32_t scope = 0;    // scope bit, 0 = whole host
+    // Added for summaries (not needed by the map writer): what the path
+    // resolved to when compiled; none when it does not exist or for
+    // exec_allowlist rules (see CompiledAllowlist).  A rule with an identity
+    // but no FileEntry of its own was shadowed by the FileEntry of that identity.
+    std::optional<FileIdentity> identity;
+    std::string resolved_path;
+};
+
+// What the kernel's file map holds for one identity.
+struct FileEntry {
+    FileIdentity id;
+    RuleKind kind = RuleKind::protect_all;  // protect_write / protect_all / kill_on_open
+    uint32_t rule_id = 0;
+    uint32_t scope = 0;
+    bool audit = false;
+    std::string path;  // resolved path, for humans
+    bool directory = false;  // a directory rule: matches everything below it too
+};
+
+// A scope: the cgroups (by v2 id) whose processes, and those of every cgroup
+// below them, a scoped policy applies to.
+struct CompiledScope {
+    uint32_t bit = 0;  // 1..63
+    std::string policy;
+    std::vector<uint64_t> cgroup_ids;
+    std::vector<std::string> cgroup_paths;
+    // Added for summaries: scope entries that matched no cgroup this time,
+    // as "unit NAME" / "cgroup PATH" (warned; resolved again at reload).
+    std::vector<std::string> unresolved;
+};
+
+struct CompiledAllowlist {
+    uint32_t index = 0;  // bit in bw_exec_allow.allowlists
+    uint32_t rule_id = 0;
+    uint32_t scope = 0;
+    bool audit = false;
+    std::vector<FileIdentity> files;
+    std::vector<std::string> paths;  // resolved, parallel to files
+    // Added for summaries: entries (as written) that do not exist (warned).
+    std::vector<std::string> missing;
+    std::vector<bool> directories;   // parallel to files: entry is a directory (allows everything below)
+};
+
+struct CompileOptions {
+    // cgroup v2 mount point used to resolve scope.units; empty: find it in
+    // /proc/self/mountinfo.
+    std::string cgroup2_root;
+};
+
+struct CompiledPolicy {
+    std::vector<CompiledRule> rules;
+    std::vector<FileEntry> files;  // one entry per identity (precedence applied)
+    std::vector<CompiledScope> scopes;
+    std::vector<CompiledAllowlist> allowlists;
+    std::vector<Diagnostic> diagnostics;  // warnings (missing paths, shadowed rules) and errors
+    bool ok() const { return !has_errors(diagnostics); }
+};
+
+CompiledPolicy compile(const std::vector<Policy>& policies, const CompileOptions& opts = {});
+
+// Human summary of what would be enforced (bulwarkctl check).
+std::string summarize(const CompiledPolicy& compiled);
+
+}  // namespace bulwark::policy

@@ -1,0 +1,47 @@
+// The daemon's settings file.
+#include <catch2/catch.hpp>
+
+#include "daemon/config.h"
+
+using namespace bulwark;
+
+TEST_CASE("an empty settings file means the defaults") {
+    auto r = parse_config_text("", "bulwark.yaml");
+    REQUIRE(r.ok());
+    CHECK(r.config.policy_dir == "/etc/bulwark/policies.d");
+    CHECK(r.config.audit_log == "/var/log/bulwark/audit.jsonl");
+    CHECK(r.config.journal);
+    CHECK(r.config.mode == ModeSetting::automatic);
+}
+
+TEST_CASE("every key is read") {
+    auto r = parse_config_text("policyDir: /p\nauditLog: /a.jsonl\njournal: false\nmode: lsm\nringBufferKiB: 64\n",
+                               "bulwark.yaml");
+    REQUIRE(r.ok());
+    CHECK(r.config.policy_dir == "/p");
+    CHECK(r.config.audit_log == "/a.jsonl");
+    CHECK_FALSE(r.config.journal);
+    CHECK(r.config.mode == ModeSetting::lsm);
+    CHECK(r.config.ring_buffer_kib == 64);
+}
+
+TEST_CASE("bad settings name file, line and column") {
+    auto r = parse_config_text("mode: strict\npolicyDirr: /x\nringBufferKiB: 100\n", "/etc/bulwark/bulwark.yaml");
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.diagnostics.size() == 3);
+    CHECK(r.diagnostics[0].to_string() ==
+          "/etc/bulwark/bulwark.yaml:1:7: error: invalid value \"strict\" for mode; expected one of: auto, lsm, "
+          "tracepoint");
+    CHECK(r.diagnostics[1].to_string() ==
+          "/etc/bulwark/bulwark.yaml:2:1: error: unknown key \"policyDirr\"; expected one of: policyDir, auditLog, "
+          "journal, mode, ringBufferKiB");
+    CHECK(r.diagnostics[2].to_string() ==
+          "/etc/bulwark/bulwark.yaml:3:16: error: ringBufferKiB must be a power of two between 4 and 1048576");
+}
+
+TEST_CASE("a YAML syntax error is reported with its position") {
+    auto r = parse_config_text("mode: [lsm\n", "b.yaml");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.diagnostics[0].loc.line >= 1);
+    CHECK(r.diagnostics[0].to_string().rfind("b.yaml:", 0) == 0);
+}

@@ -1,0 +1,621 @@
+// Unit tests for the policy compiler: paths resolved to real (dev, inode)
+// identities in temporary directories, scopes resolved against a directory
+// tree standing in for the cgroup2 mount, precedence, summary.
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "policy/cgroups.h"
+#include "policy/policy.h"
+#include "test_util.h"
+
+using namespace bulwark::policy;
+using bulwark::test::identity_of;
+using bulwark::test::lines;
+using bulwark::test::TempDir;
+using bulwark::test::with_dir;
+
+namespace {
+
+// A policy document; `body` is spec's content and starts on line 6.
+std::string doc(const std::string& name, const std::string& body)
+{
+    return "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: " + name + "\nspec:\n" + body;
+}
+
+CompiledPolicy compile_text(const std::string& yaml, const CompileOptions& opts = {})
+{
+    const ParseResult parsed = parse_policy_text(yaml, "c.yaml");
+    INFO("parse diagnostics: " << Catch::Detail::stringify(lines(parsed.diagnostics)));
+    REQUIRE(parsed.ok());
+    return compile(parsed.policies, opts);
+}
+
+uint64_t inode_of(const std::string& path)
+{
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    return static_cast<uint64_t>(st.st_ino);
+}
+
+std::string loc(const Location& l)
+{
+    return l.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.column);
+}
+
+}  // namespace
+
+// --------------------------------------------------------------- identity
+
+TEST_CASE("kernel dev encoding is major << 20 | minor, not glibc's st_dev", "[policy][identity]")
+{
+    CHECK(kernel_dev_from_st_dev(makedev(8, 1)) == ((uint64_t{8} << 20) | 1));
+    CHECK(kernel_dev_from_st_dev(makedev(259, 0x12345)) == ((uint64_t{259} << 20) | 0x12345));
+    CHECK(kernel_dev_from_st_dev(makedev(0, 0)) == 0);
+    // glibc puts minor bits above 255 elsewhere; the kernel encoding does not.
+    CHECK(kernel_dev_from_st_dev(makedev(259, 256)) != static_cast<uint64_t>(makedev(259, 256)));
+
+    CHECK(format_kernel_dev((uint64_t{8} << 20) | 1) == "8:1");
+    CHECK(format_kernel_dev(kernel_dev_from_st_dev(makedev(4095, 1048575))) == "4095:1048575");
+    CHECK(format_kernel_dev(0) == "0:0");
+
+    TempDir dir;
+    const std::string f = dir.write("f", "x");
+    struct stat st {};
+    REQUIRE(::stat(f.c_str(), &st) == 0);
+    const FileIdentity id = identity_of(f);
+    CHECK(id.dev == ((static_cast<uint64_t>(major(st.st_dev)) << 20) | minor(st.st_dev)));
+    CHECK(format_kernel_dev(id.dev) == std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)));
+}
+
+// ------------------------------------------------------------------ files
+
+TEST_CASE("every rule gets an id and files resolve to their identities", "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string a = dir.write("a", "a");
+    const std::string b = dir.write("b", "b");
+    const std::string c = dir.write("c", "c");
+    const std::string x = dir.write("x", "#!/bin/sh\n");
+    const std::string y = dir.write("y", "#!/bin/sh\n");
+    const CompiledPolicy cp = compile_text(with_dir(doc("p", R"(  protectedFiles:
+    - path: {dir}/a
+      deny: write
+    - path: {dir}/b
+  killOnOpen:
+    - path: {dir}/c
+  execAllowlist:
+    - {dir}/x
+    - {dir}/y
+)"),
+                                                     dir.path()));
+    CHECK(cp.diagnostics.empty());
+    REQUIRE(cp.ok());
+
+    REQUIRE(cp.rules.size() == 4);
+    for (uint32_t i = 0; i < cp.rules.size(); ++i) {
+        CHECK(cp.rules[i].id == i);
+        CHECK(cp.rules[i].policy == "p");
+        CHECK(cp.rules[i].mode == PolicyMode::enforce);
+        CHECK(cp.rules[i].scope == 0);
+    }
+    CHECK(cp.rules[0].kind == RuleKind::protect_write);
+    CHECK(cp.rules[0].path == a);
+    CHECK(loc(cp.rules[0].loc) == "c.yaml:7:13");
+    CHECK(cp.rules[0].identity == identity_of(a));
+    CHECK(cp.rules[0].resolved_path == a);
+    CHECK(cp.rules[1].kind == RuleKind::protect_all);
+    CHECK(cp.rules[2].kind == RuleKind::kill_on_open);
+    CHECK(loc(cp.rules[2].loc) == "c.yaml:11:13");
+    CHECK(cp.rules[3].kind == RuleKind::exec_allowlist);
+    CHECK(cp.rules[3].path == x);  // the first entry
+    CHECK(loc(cp.rules[3].loc) == "c.yaml:13:7");
+
+    REQUIRE(cp.files.size() == 3);
+    CHECK(cp.files[0].id == identity_of(a));
+    CHECK(cp.files[0].kind == RuleKind::protect_write);
+    CHECK(cp.files[0].rule_id == 0);
+    CHECK(cp.files[0].scope == 0);
+    CHECK_FALSE(cp.files[0].audit);
+    CHECK(cp.files[0].path == a);
+    CHECK(cp.files[1].id == identity_of(b));
+    CHECK(cp.files[1].kind == RuleKind::protect_all);
+    CHECK(cp.files[1].rule_id == 1);
+    CHECK(cp.files[2].id == identity_of(c));
+    CHECK(cp.files[2].kind == RuleKind::kill_on_open);
+    CHECK(cp.files[2].rule_id == 2);
+
+    CHECK(cp.scopes.empty());
+    REQUIRE(cp.allowlists.size() == 1);
+    const CompiledAllowlist& al = cp.allowlists[0];
+    CHECK(al.index == 0);
+    CHECK(al.rule_id == 3);
+    CHECK(al.scope == 0);
+    CHECK_FALSE(al.audit);
+    CHECK(al.files == std::vector<FileIdentity>{identity_of(x), identity_of(y)});
+    CHECK(al.paths == std::vector<std::string>{x, y});
+    CHECK(al.directories == std::vector<bool>{false, false});
+    CHECK(al.missing.empty());
+    for (const auto& fe : cp.files)
+        CHECK_FALSE(fe.directory);
+}
+
+TEST_CASE("audit mode sets the audit flag on files and allowlists", "[policy][compiler]")
+{
+    TempDir dir;
+    dir.write("a", "a");
+    dir.write("x", "x");
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("p", "  mode: audit\n  killOnOpen: [{path: {dir}/a}]\n  execAllowlist: [{dir}/x]\n"), dir.path()));
+    REQUIRE(cp.ok());
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].audit);
+    CHECK(cp.rules[0].mode == PolicyMode::audit);
+    REQUIRE(cp.allowlists.size() == 1);
+    CHECK(cp.allowlists[0].audit);
+}
+
+TEST_CASE("a missing path is a warning and the rule stays without a file entry", "[policy][compiler]")
+{
+    TempDir dir;
+    const CompiledPolicy cp =
+        compile_text(with_dir(doc("p", "  protectedFiles:\n    - path: {dir}/nope\n"), dir.path()));
+    CHECK(cp.ok());
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{"c.yaml:7:13: warning: path \"" + dir / "nope" +
+                                   "\" does not exist; rule not enforced until it does (re-resolved at reload)"});
+    REQUIRE(cp.rules.size() == 1);
+    CHECK_FALSE(cp.rules[0].identity.has_value());
+    CHECK(cp.files.empty());
+
+    // Below a regular file (ENOTDIR) counts as missing too.
+    dir.write("file", "f");
+    const CompiledPolicy cp2 =
+        compile_text(with_dir(doc("p", "  killOnOpen:\n    - path: {dir}/file/x\n"), dir.path()));
+    CHECK(cp2.ok());
+    CHECK(cp2.files.empty());
+}
+
+TEST_CASE("a symlink is enforced on its target, with a warning naming it", "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string target = dir.write("real/secret", "s");
+    dir.symlink(target, "link");
+    dir.symlink(dir / "gone", "dangling");
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("p", "  killOnOpen:\n    - path: {dir}/link\n    - path: {dir}/dangling\n"), dir.path()));
+    CHECK(cp.ok());
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:7:13: warning: path \"" + dir / "link" + "\" is a symlink; the rule is enforced on its target \"" +
+                  target + "\"",
+              "c.yaml:8:13: warning: path \"" + dir / "dangling" + "\" is a symlink to \"" + dir / "gone" +
+                  "\", which does not exist; rule not enforced until it does (re-resolved at reload)",
+          });
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].id == identity_of(target));
+    CHECK(cp.files[0].path == target);
+    CHECK(cp.rules[0].resolved_path == target);
+}
+
+TEST_CASE("directory rules are errors, never silently narrowed", "[policy][compiler]")
+{
+    TempDir dir;
+    dir.mkdir("secrets");
+    const CompiledPolicy cp = compile_text(with_dir(
+        doc("p", "  protectedFiles:\n    - path: {dir}/secrets\n  execAllowlist:\n    - {dir}/secrets\n"), dir.path()));
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:7:13: error: directory rules are not supported yet: \"" + dir / "secrets" + "\"",
+              "c.yaml:9:7: error: directory rules are not supported yet: \"" + dir / "secrets" + "\"",
+          });
+    CHECK(cp.files.empty());
+
+    // The same checks hold for a Policy built in code (the parser is not the
+    // only producer).
+    Policy p;
+    p.name = "code";
+    p.loc = {"code.yaml", 1, 1};
+    p.protected_files.push_back(ProtectedFile{dir / "secrets", DenyKind::all, true, {"code.yaml", 2, 3}});
+    p.protected_files.push_back(ProtectedFile{"relative/x", DenyKind::all, false, {"code.yaml", 3, 3}});
+    p.kill_on_open.push_back(KillOnOpen{dir.path() + "/", {"code.yaml", 4, 3}});
+    const CompiledPolicy cc = compile({p});
+    CHECK(lines(cc.diagnostics) ==
+          std::vector<std::string>{
+              "code.yaml:2:3: error: directory rules are not supported yet: \"" + dir / "secrets" +
+                  "\" (recursive: true)",
+              "code.yaml:3:3: error: path \"relative/x\" is not absolute",
+              "code.yaml:4:3: error: directory rules are not supported yet: \"" + dir.path() + "/\"",
+          });
+    CHECK(cc.rules.size() == 3);
+    CHECK(cc.files.empty());
+}
+
+TEST_CASE("policies built in code: no rules, empty allowlist", "[policy][compiler]")
+{
+    Policy p;
+    p.name = "empty";
+    p.loc = {"code.yaml", 1, 1};
+    CHECK(lines(compile({p}).diagnostics) ==
+          std::vector<std::string>{"code.yaml:1:1: error: policy \"empty\" has no rules"});
+    p.exec_allowlist = std::vector<ExecEntry>{};
+    const CompiledPolicy cp = compile({p});
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{"code.yaml:1:1: error: execAllowlist is empty; an empty allowlist would deny every "
+                                   "exec (remove the key to allow all)"});
+    CHECK(cp.allowlists.empty());
+}
+
+TEST_CASE("non-directory special files: fine to protect, not to execute", "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string fifo = dir / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("p", "  killOnOpen:\n    - path: {dir}/fifo\n  execAllowlist:\n    - {dir}/fifo\n"), dir.path()));
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{"c.yaml:9:7: error: path \"" + fifo +
+                                   "\" is not a regular file; only regular files can be executed"});
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].id == identity_of(fifo));
+}
+
+// ------------------------------------------------------------- allowlists
+
+TEST_CASE("allowlist: missing entries are skipped with a warning, duplicates listed once", "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string tool = dir.write("bin/tool", "t");
+    dir.symlink(tool, "bin/alias");
+    const CompiledPolicy cp = compile_text(with_dir(
+        doc("p", "  execAllowlist:\n    - {dir}/bin/tool\n    - {dir}/bin/missing\n    - {dir}/bin/alias\n"), dir.path()));
+    CHECK(cp.ok());
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:8:7: warning: path \"" + dir / "bin/missing" +
+                  "\" does not exist; left out of the allowlist until it does (re-resolved at reload)",
+              "c.yaml:9:7: warning: path \"" + dir / "bin/alias" + "\" is a symlink; the allowlist allows its target \"" +
+                  tool + "\"",
+          });
+    REQUIRE(cp.allowlists.size() == 1);
+    CHECK(cp.allowlists[0].files == std::vector<FileIdentity>{identity_of(tool)});
+    CHECK(cp.allowlists[0].paths == std::vector<std::string>{tool});
+    CHECK(cp.allowlists[0].missing == std::vector<std::string>{dir / "bin/missing"});
+}
+
+TEST_CASE("allowlist: when no entry exists it is still in force, and says so", "[policy][compiler]")
+{
+    TempDir dir;
+    const CompiledPolicy cp =
+        compile_text(with_dir(doc("p", "  execAllowlist:\n    - {dir}/a\n    - {dir}/b\n"), dir.path()));
+    CHECK(cp.ok());
+    const auto w = lines(cp.diagnostics);
+    REQUIRE(w.size() == 3);
+    CHECK(w[2] == "c.yaml:7:7: warning: none of the execAllowlist entries of policy \"p\" exist; the allowlist is "
+                  "still in force and denies every exec on the whole host");
+    REQUIRE(cp.allowlists.size() == 1);
+    CHECK(cp.allowlists[0].files.empty());
+    CHECK(cp.allowlists[0].missing.size() == 2);
+}
+
+TEST_CASE("allowlist indexes: in policy order, at most 32", "[policy][compiler]")
+{
+    TempDir dir;
+    dir.write("x", "x");
+    std::string yaml;
+    for (int i = 0; i < 33; ++i)
+        yaml += (i ? "---\n" : "") + doc("p" + std::to_string(i), "  execAllowlist: [{dir}/x]\n");
+    const CompiledPolicy cp = compile_text(with_dir(yaml, dir.path()));
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{"c.yaml:230:19: error: too many exec allowlists: at most 32 policies can have "
+                                   "execAllowlist (policy \"p32\" is one more)"});
+    REQUIRE(cp.allowlists.size() == 32);
+    for (uint32_t i = 0; i < 32; ++i) {
+        CHECK(cp.allowlists[i].index == i);
+        CHECK(cp.allowlists[i].rule_id == i);
+    }
+}
+
+// ------------------------------------------------------------- precedence
+
+TEST_CASE("precedence: the strongest action wins and losers are warned", "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string f = dir.write("f", "f");
+    const CompiledPolicy cp = compile_text(with_dir(doc("weak", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n") +
+                                                        "---\n" + doc("mid", "  protectedFiles:\n    - path: {dir}/f\n") +
+                                                        "---\n" + doc("strong", "  killOnOpen:\n    - path: {dir}/f\n"),
+                                                    dir.path()));
+    CHECK(cp.ok());
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:7:13: warning: rule for \"" + f + "\" (policy weak) is shadowed by rule for \"" + f +
+                  "\" (policy strong) at c.yaml:24:13",
+              "c.yaml:16:13: warning: rule for \"" + f + "\" (policy mid) is shadowed by rule for \"" + f +
+                  "\" (policy strong) at c.yaml:24:13",
+          });
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].kind == RuleKind::kill_on_open);
+    CHECK(cp.files[0].rule_id == 2);
+    CHECK(cp.files[0].id == identity_of(f));
+}
+
+TEST_CASE("precedence ties: unscoped, then enforce, then the lower rule id", "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string f = dir.write("f", "f");
+    dir.mkdir("cg/app.service");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+
+    SECTION("an unscoped rule beats a scoped one of the same action")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("scoped", "  scope: {units: [app.service]}\n  protectedFiles:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("host", "  protectedFiles:\n    - path: {dir}/f\n"),
+                     dir.path()),
+            opts);
+        CHECK(lines(cp.diagnostics) == std::vector<std::string>{"c.yaml:8:13: warning: rule for \"" + f +
+                                                                "\" (policy scoped) is shadowed by rule for \"" + f +
+                                                                "\" (policy host) at c.yaml:16:13"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].rule_id == 1);
+        CHECK(cp.files[0].scope == 0);
+    }
+    SECTION("enforce beats audit")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("watch", "  mode: audit\n  killOnOpen:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("stop", "  killOnOpen:\n    - path: {dir}/f\n"),
+                     dir.path()));
+        CHECK(lines(cp.diagnostics) == std::vector<std::string>{"c.yaml:8:13: warning: rule for \"" + f +
+                                                                "\" (policy watch) is shadowed by rule for \"" + f +
+                                                                "\" (policy stop) at c.yaml:16:13"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].rule_id == 1);
+        CHECK_FALSE(cp.files[0].audit);
+    }
+    SECTION("then the lower rule id; a hardlink is the same file")
+    {
+        const std::string hard = dir / "hard";
+        REQUIRE(::link(f.c_str(), hard.c_str()) == 0);
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("p", "  protectedFiles:\n    - path: {dir}/f\n    - path: {dir}/hard\n"), dir.path()));
+        CHECK(lines(cp.diagnostics) == std::vector<std::string>{"c.yaml:8:13: warning: rule for \"" + hard +
+                                                                "\" (policy p) is shadowed by rule for \"" + f +
+                                                                "\" (policy p) at c.yaml:7:13"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].rule_id == 0);
+        CHECK(cp.rules[1].identity == identity_of(f));
+    }
+}
+
+TEST_CASE("precedence: the warning says when the loser is not enforced at all", "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string f = dir.write("f", "f");
+    dir.mkdir("cg/app.service");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+
+    SECTION("a scoped winner")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("host", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n") + "---\n" +
+                         doc("app", "  scope: {units: [app.service]}\n  killOnOpen:\n    - path: {dir}/f\n"),
+                     dir.path()),
+            opts);
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:7:13: warning: rule for \"" + f +
+                                       "\" (policy host) is shadowed by rule for \"" + f +
+                                       "\" (policy app) at c.yaml:17:13; the winning rule applies only inside the "
+                                       "scope of policy app, so this rule is not enforced outside it (see "
+                                       "docs/policy.md, precedence)"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].scope == 1);
+    }
+    SECTION("an auditing winner")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("deny", "  protectedFiles:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("watch", "  mode: audit\n  killOnOpen:\n    - path: {dir}/f\n"),
+                     dir.path()));
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:7:13: warning: rule for \"" + f +
+                                       "\" (policy deny) is shadowed by rule for \"" + f +
+                                       "\" (policy watch) at c.yaml:16:13; the winning rule only audits, so this "
+                                       "rule is not enforced"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].audit);
+    }
+}
+
+// ----------------------------------------------------------------- scopes
+
+TEST_CASE("units are found by name below the cgroup2 root, breadth-first, 8 levels deep", "[policy][compiler][scope]")
+{
+    TempDir dir;
+    const std::string root = dir.mkdir("cg");
+    const std::string a = dir.mkdir("cg/system.slice/web.service");
+    dir.mkdir("cg/system.slice/web.service/sub/web.service");  // below a match: not searched
+    const std::string b = dir.mkdir("cg/a/b/c/d/e/f/g/web.service");       // level 8
+    dir.mkdir("cg/a/b/c/d/e/f/g/h/web.service");                           // level 9: too deep
+    const std::string other = dir.write("f", "f");
+    CompileOptions opts;
+    opts.cgroup2_root = root;
+
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("host", "  killOnOpen: [{path: {dir}/f}]\n") + "---\n" +
+                     doc("web", "  scope:\n    units: [web.service]\n  protectedFiles:\n    - path: {dir}/f\n      deny: write\n"),
+                 dir.path()),
+        opts);
+    REQUIRE(cp.ok());
+    REQUIRE(cp.scopes.size() == 1);
+    const CompiledScope& s = cp.scopes[0];
+    CHECK(s.bit == 1);
+    CHECK(s.policy == "web");
+    CHECK(s.cgroup_paths == std::vector<std::string>{b, a});  // sorted by path
+    CHECK(s.cgroup_ids == std::vector<uint64_t>{inode_of(b), inode_of(a)});
+    CHECK(s.unresolved.empty());
+    CHECK(cp.rules[0].scope == 0);
+    CHECK(cp.rules[1].scope == 1);
+}
+
+TEST_CASE("a unit that is not running: warning, and the policy stays scoped", "[policy][compiler][scope]")
+{
+    TempDir dir;
+    dir.mkdir("cg/system.slice");
+    const std::string f = dir.write("f", "f");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("web", "  scope:\n    units: [nginx.service]\n  protectedFiles:\n    - path: {dir}/f\n"), dir.path()),
+        opts);
+    CHECK(cp.ok());
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:7:5: warning: unit \"nginx.service\" is not running; scope resolved again at the next reload",
+              "c.yaml:7:5: warning: scope of policy \"web\" matches no cgroup now; the policy applies to no process "
+              "until a reload finds one",
+          });
+    REQUIRE(cp.scopes.size() == 1);
+    CHECK(cp.scopes[0].cgroup_ids.empty());
+    CHECK(cp.scopes[0].unresolved == std::vector<std::string>{"unit nginx.service"});
+    // Never host-wide: the file entry keeps the scope bit.
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].scope == 1);
+}
+
+TEST_CASE("scope cgroups must be cgroup v2 directories", "[policy][compiler][scope]")
+{
+    TempDir dir;
+    dir.mkdir("plain");
+    dir.write("file", "f");
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("p", "  scope:\n    cgroups: [{dir}/plain, {dir}/file, {dir}/gone]\n  killOnOpen: [{path: /x}]\n"),
+                 dir.path()));
+    const auto d = lines(cp.diagnostics);
+    REQUIRE(d.size() >= 3);
+    CHECK(d[0] == "c.yaml:7:5: error: cgroup \"" + dir / "plain" + "\" is not on a cgroup v2 filesystem");
+    CHECK(d[1] == "c.yaml:7:5: error: cgroup \"" + dir / "file" + "\" is not a directory");
+    CHECK(d[2] == "c.yaml:7:5: warning: cgroup \"" + dir / "gone" +
+                      "\" does not exist; scope resolved again at the next reload");
+    CHECK_FALSE(cp.ok());
+}
+
+TEST_CASE("a real cgroup v2 directory: its id is its inode number", "[policy][compiler][scope]")
+{
+    const std::string mount = detail::find_cgroup2_mount();
+    if (mount.empty()) {
+        WARN("no cgroup2 filesystem mounted here; nothing to check");
+        return;
+    }
+    const CompiledPolicy cp = compile_text(doc("p", "  scope:\n    cgroups: [" + mount + "]\n  killOnOpen: [{path: /x}]\n"));
+    CHECK(cp.ok());
+    REQUIRE(cp.scopes.size() == 1);
+    CHECK(cp.scopes[0].cgroup_ids == std::vector<uint64_t>{inode_of(mount)});
+    CHECK(cp.scopes[0].cgroup_paths == std::vector<std::string>{mount});
+}
+
+TEST_CASE("scope bits are 1..63 in policy order and a 64th scoped policy is an error", "[policy][compiler][scope]")
+{
+    TempDir dir;
+    dir.mkdir("cg/u.service");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+    std::string yaml = doc("host", "  killOnOpen: [{path: /x}]\n");  // no bit
+    for (int i = 0; i < 64; ++i)
+        yaml += "---\n" + doc("s" + std::to_string(i), "  scope: {units: [u.service]}\n  killOnOpen: [{path: /x}]\n");
+    const CompiledPolicy cp = compile_text(yaml, opts);
+    const auto errors = lines(cp.diagnostics, Severity::error);
+    CHECK(errors == std::vector<std::string>{"c.yaml:517:10: error: too many scoped policies: at most 63 policies can "
+                                             "have a scope (policy \"s63\" is one more)"});
+    REQUIRE(cp.scopes.size() == 63);
+    for (uint32_t i = 0; i < 63; ++i) {
+        CHECK(cp.scopes[i].bit == i + 1);
+        CHECK(cp.scopes[i].policy == "s" + std::to_string(i));
+    }
+    CHECK(cp.rules[0].scope == 0);
+    CHECK(cp.rules[1].scope == 1);
+    CHECK(cp.rules[63].scope == 63);
+}
+
+TEST_CASE("find_cgroup2_mount reads mountinfo", "[policy][scope]")
+{
+    CHECK(detail::find_cgroup2_mount("") == "");
+    CHECK(detail::find_cgroup2_mount("31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw\n") == "");
+    CHECK(detail::find_cgroup2_mount(
+              "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+              "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime shared:5 - cgroup cgroup rw,cpu\n"
+              "41 31 0:38 / /sys/fs/cgroup/my\\040unified rw,relatime shared:9 master:2 - cgroup2 cgroup2 rw\n"
+              "42 31 0:39 / /other rw - cgroup2 cgroup2 rw\n") == "/sys/fs/cgroup/my unified");
+    CHECK(detail::find_cgroup2_mount("29 1 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate") ==
+          "/sys/fs/cgroup");
+}
+
+// ---------------------------------------------------------------- summary
+
+TEST_CASE("summarize: every policy, scope and rule, deterministic", "[policy][summary]")
+{
+    TempDir dir;
+    const std::string f = dir.write("f", "f");
+    const std::string x = dir.write("x", "x");
+    const std::string unit = dir.mkdir("cg/app.service");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("host", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n    - path: {dir}/nope\n"
+                             "  execAllowlist: [{dir}/x, {dir}/y]\n") +
+                     "---\n" +
+                     doc("app", "  mode: audit\n  scope: {units: [app.service, gone.service]}\n  killOnOpen:\n"
+                                "    - path: {dir}/f\n"),
+                 dir.path()),
+        opts);
+    REQUIRE(cp.ok());
+    const auto id = [](const std::string& p) {
+        const FileIdentity i = identity_of(p);
+        return "dev " + format_kernel_dev(i.dev) + " ino " + std::to_string(i.ino);
+    };
+    const std::string expected =
+        "policy host (enforce) from c.yaml\n"
+        "  scope: whole host\n"
+        "  rule 0 protectedFiles(write) " + f + ": " + id(f) + ", shadowed by rule 3\n"
+        "  rule 1 protectedFiles(all) " + dir / "nope" + ": not found\n"
+        "  rule 2 execAllowlist index 0, 1 file allowed\n"
+        "    " + x + ": " + id(x) + "\n"
+        "    " + dir / "y" + ": not found\n"
+        "policy app (audit) from c.yaml\n"
+        "  scope: bit 1, 1 cgroup\n"
+        "    cgroup " + unit + " id " + std::to_string(inode_of(unit)) + "\n"
+        "    unit gone.service not found\n"
+        "  rule 3 killOnOpen " + f + ": " + id(f) + "\n"
+        "total: 2 policies, 4 rules, 1 file identity enforced, 1 scope, 1 exec allowlist, 2 paths not found\n";
+    CHECK(summarize(cp) == expected);
+    CHECK(summarize(cp) == summarize(cp));
+    CHECK(summarize(CompiledPolicy{}) ==
+          "total: 0 policies, 0 rules, 0 file identities enforced, 0 scopes, 0 exec allowlists, 0 paths not found\n");
+}
+
+TEST_CASE("parse_policy_paths then compile, from files on disk", "[policy][compiler][files]")
+{
+    TempDir dir;
+    const std::string secret = dir.write("data/secret", "s");
+    const std::string pol = dir.write("policies.d/10-secret.yaml",
+                                      with_dir(doc("secret", "  killOnOpen:\n    - path: {dir}/data/secret\n"), dir.path()));
+    const ParseResult parsed = parse_policy_paths({dir / "policies.d"});
+    REQUIRE(parsed.ok());
+    const CompiledPolicy cp = compile(parsed.policies);
+    REQUIRE(cp.ok());
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].id == identity_of(secret));
+    CHECK(cp.rules[0].loc.file == pol);
+    CHECK(cp.rules[0].loc.line == 7);
+}
