@@ -23,6 +23,9 @@
 #define BW_MAX_CGROUP_DEPTH 32
 /* Exec allowlists (one per policy that has `execAllowlist`). */
 #define BW_MAX_ALLOWLISTS 32
+/* How many directory levels above a file the kernel looks for directory
+ * rules (the file itself not counted). */
+#define BW_MAX_DIR_DEPTH 32
 
 /* Two generations of policy maps; the daemon fills the inactive one and then
  * flips bw_state.active_slot in a single map update. */
@@ -41,8 +44,25 @@ enum bw_file_action {
 
 /* Event kinds (bw_event.kind). */
 enum bw_event_kind {
-	BW_EV_FILE_OPEN = 1, /* open of a protected / kill-on-open file */
-	BW_EV_EXEC = 2,      /* exec outside an allowlist */
+	BW_EV_FILE_OPEN = 1,   /* open of a protected / kill-on-open file */
+	BW_EV_EXEC = 2,        /* exec outside an allowlist */
+	BW_EV_FILE_CHANGE = 3, /* unlink, rename, link, truncate, chmod, ... of a guarded file */
+};
+
+/* What a BW_EV_FILE_CHANGE tried (bw_event.op). */
+enum bw_change_op {
+	BW_OP_NONE = 0,
+	BW_OP_UNLINK = 1,
+	BW_OP_RMDIR = 2,
+	BW_OP_RENAME_FROM = 3, /* the guarded file was to be renamed / moved away */
+	BW_OP_RENAME_OVER = 4, /* something was to be renamed over the guarded file */
+	BW_OP_LINK = 5,
+	BW_OP_TRUNCATE = 6,
+	BW_OP_CHMOD = 7,
+	BW_OP_CHOWN = 8,
+	BW_OP_SETXATTR = 9,
+	BW_OP_REMOVEXATTR = 10,
+	BW_OP_MAX = 10,
 };
 
 /* What happened (bw_event.verdict). */
@@ -56,6 +76,8 @@ enum bw_verdict {
 #define BW_EVF_PATH_TRUNCATED (1u << 0) /* path did not fit in BW_PATH_LEN */
 #define BW_EVF_PATH_MISSING (1u << 1)   /* bpf_d_path failed; path[] is empty */
 #define BW_EVF_WRITE (1u << 2)          /* the open asked for write access */
+#define BW_EVF_NAME_ONLY (1u << 3)      /* path[] holds only the file's own name (hook had no path) */
+#define BW_EVF_DIR_MATCH (1u << 4)      /* matched through a directory rule on an ancestor */
 
 /* Map key of the file maps: a file identity.  dev uses the kernel's
  * encoding (major << 20 | minor), not glibc's st_dev. */
@@ -82,10 +104,16 @@ struct bw_scope_mask {
 	__u64 scopes;
 };
 
+/* bw_gen_config.flags */
+#define BW_CFG_FILE_DIRS (1u << 0) /* bw_files holds directory rules: walk ancestors */
+#define BW_CFG_EXEC_DIRS (1u << 1) /* bw_exec holds directories: walk ancestors */
+
 /* Per-generation settings, array map indexed by slot. */
 struct bw_gen_config {
 	__u32 generation;
 	__u32 n_allowlists;
+	__u32 flags; /* BW_CFG_* */
+	__u32 _pad;
 	__u32 allowlist_scope[BW_MAX_ALLOWLISTS]; /* scope bit of allowlist i */
 	__u32 allowlist_rule[BW_MAX_ALLOWLISTS];  /* rule id reported for allowlist i */
 	__u32 allowlist_flags[BW_MAX_ALLOWLISTS]; /* BW_RULE_* */
@@ -102,7 +130,8 @@ struct bw_counters {
 	__u64 events_emitted;  /* records submitted to the ring buffer */
 	__u64 events_lost;     /* records that did not fit in the ring buffer */
 	__u64 verdicts;        /* violations acted upon (denied, killed, audited) */
-	__u64 _reserved[5];
+	__u64 dir_walk_truncated; /* ancestor walks stopped at BW_MAX_DIR_DEPTH */
+	__u64 _reserved[4];
 };
 
 /* Ring-buffer record.  `size` and `abi` let the daemon refuse anything it
@@ -126,7 +155,7 @@ struct bw_event {
 	__u32 generation; /* policy generation the rule id belongs to */
 	__u32 flags;      /* BW_EVF_* */
 	__u32 open_flags; /* f_flags of the open (file events) */
-	__u32 _pad;
+	__u32 op;         /* enum bw_change_op (change events) */
 	char comm[BW_COMM_LEN];
 	char path[BW_PATH_LEN];
 };
@@ -136,13 +165,13 @@ struct bw_event {
 #ifdef __cplusplus
 static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
-static_assert(sizeof(struct bw_gen_config) == 8 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
+static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
 static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 #else
 _Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 _Static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
-_Static_assert(sizeof(struct bw_gen_config) == 8 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
+_Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
 _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 #endif

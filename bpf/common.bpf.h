@@ -19,6 +19,10 @@
 #include "kernel_types.h"
 #include "bulwark_abi.h"
 
+/* Walks are fully unrolled: no back-edges for the verifier (6.1 refuses some
+ * bounded loops whose head follows a helper call). */
+#define BW_UNROLL _Pragma("clang loop unroll(full)")
+
 /* ------------------------------------------------------------------ maps */
 
 /* Inner map templates: the daemon creates a fresh set per policy generation,
@@ -122,46 +126,11 @@ static __always_inline struct bw_file_key bw_key_of_inode(struct inode *inode)
 {
 	struct bw_file_key key = {};
 
+	if (!inode)
+		return key; /* negative dentry: matches nothing */
 	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key.ino = BPF_CORE_READ(inode, i_ino);
 	return key;
-}
-
-/* Per-CPU scratch for bw_task_scopes: accumulating in a map value (which the
- * verifier does not track) instead of a register keeps the ancestor walk's
- * verification linear instead of branching on every level. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bw_scope_mask);
-} bw_scratch SEC(".maps");
-
-/* Scope bits of the current task: bit 0 (host) always, plus the bits of
- * every cgroup from the root down to the task's own (bounded walk). */
-static __always_inline __u64 bw_task_scopes(__u32 slot)
-{
-	__u32 zero = 0;
-	struct bw_scope_mask *acc = bpf_map_lookup_elem(&bw_scratch, &zero);
-	void *scopes = bpf_map_lookup_elem(&bw_scopes, &slot);
-	int level;
-
-	if (!acc)
-		return 1ull << BW_SCOPE_HOST;
-	acc->scopes = 1ull << BW_SCOPE_HOST;
-	if (!scopes)
-		return acc->scopes;
-	for (level = 0; level < BW_MAX_CGROUP_DEPTH; level++) {
-		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
-		struct bw_scope_mask *m;
-
-		if (!id)
-			break;
-		m = bpf_map_lookup_elem(scopes, &id);
-		if (m)
-			acc->scopes |= m->scopes;
-	}
-	return acc->scopes;
 }
 
 static __always_inline void bw_count(int field)
@@ -175,13 +144,126 @@ static __always_inline void bw_count(int field)
 		c->events_emitted++;
 	else if (field == 1)
 		c->events_lost++;
-	else
+	else if (field == 2)
 		c->verdicts++;
+	else
+		c->dir_walk_truncated++;
 }
 
 #define BW_COUNT_EMITTED 0
 #define BW_COUNT_LOST 1
 #define BW_COUNT_VERDICT 2
+#define BW_COUNT_DIR_TRUNCATED 3
+
+/* Per-CPU scratch.  Accumulating in a map value (which the verifier does not
+ * track) instead of in registers keeps the verification of the bounded walks
+ * linear instead of branching on every step. */
+struct bw_scratch {
+	__u64 scopes;              /* bw_in_scope: task's scope bits */
+	__u64 allowed;             /* exec: allowlist bits found on the file and its ancestors */
+	struct bw_file_rule rule;  /* bw_match: strongest applicable rule so far */
+	__u32 strength;            /* its strength, 0 = none */
+	__u32 dir_match;           /* it came from an ancestor directory */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_scratch);
+} bw_scratch SEC(".maps");
+
+static __always_inline struct bw_scratch *bw_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bw_scratch, &zero);
+}
+
+/* Is the current task inside scope bit `scope` (of the policy in `slot`)?
+ * Walks the task's cgroup ancestors from the root down (bounded).  A global
+ * function: verified once, on its own. */
+__noinline int bw_in_scope(__u32 slot, __u32 scope)
+{
+	struct bw_scratch *sc = bw_scratch_get();
+	void *scopes;
+	int level;
+
+	if (scope == BW_SCOPE_HOST)
+		return 1;
+	if (!sc || scope >= BW_MAX_SCOPES)
+		return 0;
+	scopes = bpf_map_lookup_elem(&bw_scopes, &slot);
+	if (!scopes)
+		return 0;
+	sc->scopes = 0;
+	BW_UNROLL
+	for (level = 0; level < BW_MAX_CGROUP_DEPTH; level++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+		struct bw_scope_mask *m;
+
+		if (!id)
+			break;
+		m = bpf_map_lookup_elem(scopes, &id);
+		if (m)
+			sc->scopes |= m->scopes;
+	}
+	return (sc->scopes >> scope) & 1;
+}
+
+/* Rule strength for precedence: the stronger action wins; at equal action an
+ * enforcing rule beats an auditing one. */
+static __always_inline __u32 bw_strength(const struct bw_file_rule *r)
+{
+	return r->action * 2 + ((r->flags & BW_RULE_AUDIT) ? 0 : 1);
+}
+
+static __always_inline struct bw_gen_config *bw_config_of(__u32 slot)
+{
+	return bpf_map_lookup_elem(&bw_config, &slot);
+}
+
+/* The strongest applicable rule for `dentry`: its own identity, then (when
+ * the policy has directory rules) each ancestor directory up to
+ * BW_MAX_DIR_DEPTH levels, within the dentry's filesystem.  NULL if none. */
+static __always_inline struct bw_scratch *bw_match(__u32 slot, struct dentry *dentry)
+{
+	struct bw_scratch *sc = bw_scratch_get();
+	struct bw_gen_config *cfg = bw_config_of(slot);
+	void *files = bpf_map_lookup_elem(&bw_files, &slot);
+	struct dentry *d = dentry;
+	int depth, max_depth;
+
+	if (!sc || !cfg || !files || !dentry)
+		return NULL;
+	sc->strength = 0;
+	sc->dir_match = 0;
+	max_depth = (cfg->flags & BW_CFG_FILE_DIRS) ? BW_MAX_DIR_DEPTH : 0;
+
+	BW_UNROLL
+	for (depth = 0; depth <= BW_MAX_DIR_DEPTH; depth++) {
+		struct bw_file_key key = bw_key_of_inode(BPF_CORE_READ(d, d_inode));
+		struct bw_file_rule *r = bpf_map_lookup_elem(files, &key);
+		struct dentry *parent;
+
+		if (r && bw_strength(r) > sc->strength && bw_in_scope(slot, r->scope)) {
+			sc->rule = *r;
+			sc->strength = bw_strength(r);
+			sc->dir_match = depth > 0;
+		}
+		if (depth >= max_depth) {
+			if (max_depth && depth == BW_MAX_DIR_DEPTH)
+				bw_count(BW_COUNT_DIR_TRUNCATED);
+			break;
+		}
+		parent = BPF_CORE_READ(d, d_parent);
+		if (!parent || parent == d)
+			break; /* root of this filesystem */
+		d = parent;
+	}
+	return sc->strength ? sc : NULL;
+}
+
 
 /* Reserve an event and fill the fields every event has.  NULL (and the loss
  * counted) when the ring buffer is full. */
@@ -217,7 +299,7 @@ static __always_inline struct bw_event *bw_event_start(__u16 kind, struct bw_fil
 	ev->generation = 0;
 	ev->flags = 0;
 	ev->open_flags = 0;
-	ev->_pad = 0;
+	ev->op = BW_OP_NONE;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	ev->path[0] = 0;
 	return ev;
@@ -241,9 +323,22 @@ static __always_inline void bw_event_submit(struct bw_event *ev)
 
 static __always_inline __u32 bw_generation(__u32 slot)
 {
-	struct bw_gen_config *cfg = bpf_map_lookup_elem(&bw_config, &slot);
+	struct bw_gen_config *cfg = bw_config_of(slot);
 
 	return cfg ? cfg->generation : 0;
+}
+
+/* When the hook has no struct path: the file's own name only. */
+static __always_inline void bw_event_name(struct bw_event *ev, struct dentry *dentry)
+{
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+
+	if (bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), name) < 0) {
+		ev->path[0] = 0;
+		ev->flags |= BW_EVF_PATH_MISSING;
+		return;
+	}
+	ev->flags |= BW_EVF_NAME_ONLY;
 }
 
 #endif /* BULWARK_COMMON_BPF_H */

@@ -27,8 +27,17 @@ struct inode {
 	unsigned long i_ino;
 };
 
+struct qstr {
+	const unsigned char *name;
+};
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct inode *d_inode;
+};
+
 struct vfsmount;
-struct dentry;
 
 struct path {
 	struct vfsmount *mnt;

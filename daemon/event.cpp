@@ -35,18 +35,53 @@ Result<Event> decode_event(const void* data, size_t size) {
         return Error{"event record of ABI version " + std::to_string(r.abi) + ", expected " +
                          std::to_string(BW_ABI_VERSION),
                      EBADMSG};
-    if (r.kind != BW_EV_FILE_OPEN && r.kind != BW_EV_EXEC)
+    if (r.kind != BW_EV_FILE_OPEN && r.kind != BW_EV_EXEC && r.kind != BW_EV_FILE_CHANGE)
         return Error{"event record of unknown kind " + std::to_string(r.kind), EBADMSG};
+    if (r.kind == BW_EV_FILE_CHANGE && (r.op == BW_OP_NONE || r.op > BW_OP_MAX))
+        return Error{"change event with unknown operation " + std::to_string(r.op), EBADMSG};
     if (r.verdict != BW_VERDICT_DENIED && r.verdict != BW_VERDICT_KILLED && r.verdict != BW_VERDICT_AUDITED)
         return Error{"event record with unknown verdict " + std::to_string(r.verdict), EBADMSG};
-    if (r.kind == BW_EV_FILE_OPEN && (r.action < BW_ACT_DENY_WRITE || r.action > BW_ACT_KILL))
+    if (r.kind != BW_EV_EXEC && (r.action < BW_ACT_DENY_WRITE || r.action > BW_ACT_KILL))
         return Error{"file event with unknown action " + std::to_string(r.action), EBADMSG};
     ev.comm = bounded_string(r.comm, sizeof(r.comm));
     ev.path = bounded_string(r.path, sizeof(r.path));
     return ev;
 }
 
-const char* kind_name(const Event& ev) { return ev.raw.kind == BW_EV_EXEC ? "exec" : "file_open"; }
+const char* kind_name(const Event& ev) {
+    switch (ev.raw.kind) {
+        case BW_EV_EXEC: return "exec";
+        case BW_EV_FILE_CHANGE: return "file_change";
+        default: return "file_open";
+    }
+}
+
+const char* op_name(const Event& ev) {
+    switch (ev.raw.op) {
+        case BW_OP_UNLINK: return "unlink";
+        case BW_OP_RMDIR: return "rmdir";
+        case BW_OP_RENAME_FROM: return "rename";
+        case BW_OP_RENAME_OVER: return "rename-over";
+        case BW_OP_LINK: return "link";
+        case BW_OP_TRUNCATE: return "truncate";
+        case BW_OP_CHMOD: return "chmod";
+        case BW_OP_CHOWN: return "chown";
+        case BW_OP_SETXATTR: return "setxattr";
+        case BW_OP_REMOVEXATTR: return "removexattr";
+        default: return "";
+    }
+}
+
+namespace {
+
+// The path to show: the kernel's, else (exact match) the rule's, else none.
+std::string shown_path(const Event& ev, const EventContext& ctx) {
+    if (!ev.path.empty() && !(ev.raw.flags & BW_EVF_NAME_ONLY)) return ev.path;
+    if (ctx.rule && !(ev.raw.flags & BW_EVF_DIR_MATCH)) return ctx.rule->path;
+    return "";
+}
+
+}  // namespace
 
 const char* verdict_name(const Event& ev) {
     switch (ev.raw.verdict) {
@@ -80,10 +115,18 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx) {
     j["kind"] = kind_name(ev);
     j["action"] = verdict_name(ev);
     j["mode"] = to_string(ctx.mode);
-    // The path the kernel saw; if it could not produce one, the rule's path.
-    const bool kernel_path = !ev.path.empty();
-    j["path"] = kernel_path ? ev.path : (ctx.rule ? ctx.rule->path : std::string());
+    // The path the kernel saw; if the hook had none, the rule's path when the
+    // file itself is the rule's (else null), and the file's own name.
+    const bool kernel_path = !ev.path.empty() && !(r.flags & BW_EVF_NAME_ONLY);
+    const std::string path = shown_path(ev, ctx);
+    if (path.empty())
+        j["path"] = nullptr;
+    else
+        j["path"] = path;
     j["path_source"] = kernel_path ? "kernel" : "policy";
+    if (r.flags & BW_EVF_NAME_ONLY) j["name"] = ev.path;
+    if (r.kind == BW_EV_FILE_CHANGE) j["op"] = op_name(ev);
+    j["via_directory"] = (r.flags & BW_EVF_DIR_MATCH) != 0;
     if (ctx.rule) {
         j["policy"] = ctx.rule->policy;
         j["policy_mode"] = policy::to_string(ctx.rule->mode);
@@ -116,9 +159,13 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx) {
 
 std::string summary_line(const Event& ev, const EventContext& ctx) {
     const bw_event& r = ev.raw;
-    std::string what = r.kind == BW_EV_EXEC ? "exec" : ((r.flags & BW_EVF_WRITE) ? "write-open" : "open");
+    std::string what = r.kind == BW_EV_EXEC          ? "exec"
+                       : r.kind == BW_EV_FILE_CHANGE ? op_name(ev)
+                       : (r.flags & BW_EVF_WRITE)    ? "write-open"
+                                                     : "open";
     std::string verdict = verdict_name(ev);
-    std::string path = !ev.path.empty() ? ev.path : (ctx.rule ? ctx.rule->path : "?");
+    std::string path = shown_path(ev, ctx);
+    if (path.empty()) path = (r.flags & BW_EVF_NAME_ONLY) ? "…/" + ev.path : "?";
     std::string line = verdict + " " + what + " of " + path + " by " + ev.comm + "[" + std::to_string(r.pid) +
                        "] (uid " + std::to_string(r.uid) + ")";
     if (ctx.rule)

@@ -82,6 +82,8 @@ Result<GenerationInfo> MapWriter::apply(const policy::CompiledPolicy& compiled) 
         fvals.push_back({action_of(f.kind), f.rule_id, f.scope, f.audit ? BW_RULE_AUDIT : 0u});
     }
     info.file_entries = fkeys.size();
+    bool file_dirs = false;
+    for (const auto& f : compiled.files) file_dirs = file_dirs || f.directory;
 
     // Exec allowlists: one entry per identity, with the bits of every allowlist holding it.
     std::map<policy::FileIdentity, uint64_t> exec;
@@ -93,8 +95,12 @@ Result<GenerationInfo> MapWriter::apply(const policy::CompiledPolicy& compiled) 
         cfg.allowlist_scope[a.index] = a.scope;
         cfg.allowlist_rule[a.index] = a.rule_id;
         cfg.allowlist_flags[a.index] = a.audit ? BW_RULE_AUDIT : 0u;
-        for (const auto& id : a.files) exec[id] |= 1ull << a.index;
+        for (size_t i = 0; i < a.files.size(); ++i) {
+            exec[a.files[i]] |= 1ull << a.index;
+            if (i < a.directories.size() && a.directories[i]) cfg.flags |= BW_CFG_EXEC_DIRS;
+        }
     }
+    if (file_dirs) cfg.flags |= BW_CFG_FILE_DIRS;
     std::vector<bw_file_key> ekeys;
     std::vector<bw_exec_allow> evals;
     for (const auto& [id, bits] : exec) {

@@ -36,13 +36,14 @@ const std::map<std::string, Layout>& userspace_layouts() {
         {"bw_scope_mask", {sizeof(bw_scope_mask), {MEMBER(bw_scope_mask, scopes)}}},
         {"bw_gen_config",
          {sizeof(bw_gen_config),
-          {MEMBER(bw_gen_config, generation), MEMBER(bw_gen_config, n_allowlists),
+          {MEMBER(bw_gen_config, generation), MEMBER(bw_gen_config, n_allowlists), MEMBER(bw_gen_config, flags),
+           MEMBER(bw_gen_config, _pad),
            MEMBER(bw_gen_config, allowlist_scope), MEMBER(bw_gen_config, allowlist_rule),
            MEMBER(bw_gen_config, allowlist_flags)}}},
         {"bw_state", {sizeof(bw_state), {MEMBER(bw_state, active_slot), MEMBER(bw_state, _pad)}}},
         {"bw_counters",
          {sizeof(bw_counters),
-          {MEMBER(bw_counters, events_emitted), MEMBER(bw_counters, events_lost), MEMBER(bw_counters, verdicts),
+          {MEMBER(bw_counters, events_emitted), MEMBER(bw_counters, events_lost), MEMBER(bw_counters, verdicts), MEMBER(bw_counters, dir_walk_truncated),
            MEMBER(bw_counters, _reserved)}}},
         {"bw_event",
          {sizeof(bw_event),
@@ -51,7 +52,7 @@ const std::map<std::string, Layout>& userspace_layouts() {
            MEMBER(bw_event, tid), MEMBER(bw_event, ppid), MEMBER(bw_event, uid), MEMBER(bw_event, gid),
            MEMBER(bw_event, verdict), MEMBER(bw_event, action), MEMBER(bw_event, rule_id),
            MEMBER(bw_event, generation), MEMBER(bw_event, flags), MEMBER(bw_event, open_flags),
-           MEMBER(bw_event, _pad), MEMBER(bw_event, comm), MEMBER(bw_event, path)}}},
+           MEMBER(bw_event, op), MEMBER(bw_event, comm), MEMBER(bw_event, path)}}},
     };
     return layouts;
 }
