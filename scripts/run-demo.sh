@@ -1,0 +1,44 @@
+#!/bin/sh
+# Installs what is needed, builds, and runs bulwarkd in the foreground with
+# the repository's settings (config/bulwark.yaml) and example policy
+# (config/policies.d/demo.yaml), which guards demo files in /tmp/bulwark-demo.
+# Usage: sudo scripts/run-demo.sh        Stop with Ctrl-C.
+set -eu
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+DEMO=/tmp/bulwark-demo
+
+scripts/install-deps.sh
+cmake -S . -B "$BUILD_DIR" -DBULWARK_BUILD_TESTS=ON >/dev/null
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target bulwarkd bulwarkctl
+
+# The demo files the example policy names.
+mkdir -p "$DEMO"
+printf 'demo secret: nobody may open this\n' > "$DEMO/secret.txt"
+printf 'demo: read me, but never change me\n' > "$DEMO/readonly.txt"
+printf 'demo canary: whoever opens this is killed\n' > "$DEMO/canary.txt"
+cp /bin/true "$DEMO/allowed-tool"
+cp /bin/echo "$DEMO/blocked-tool"
+
+# The cgroup the example exec allowlist is scoped to.
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+    mkdir -p /sys/fs/cgroup/bulwark-demo
+else
+    echo "run-demo: /sys/fs/cgroup is not cgroup v2; the demo exec allowlist stays inactive"
+fi
+
+"$BUILD_DIR/ctl/bulwarkctl" check config/policies.d
+
+cat <<MSG
+
+bulwarkd starts now (Ctrl-C stops it).  Audit log: $DEMO/audit.jsonl
+From another shell, try:
+  cat $DEMO/secret.txt                      # Operation not permitted (EPERM)
+  echo change >> $DEMO/readonly.txt         # Operation not permitted (EPERM) (reading still works)
+  cat $DEMO/canary.txt                      # cat is killed
+  sh -c 'echo \$\$ > /sys/fs/cgroup/bulwark-demo/cgroup.procs; exec $DEMO/blocked-tool hi'   # Operation not permitted (EPERM)
+  tail -f $DEMO/audit.jsonl
+
+MSG
+exec "$BUILD_DIR/daemon/bulwarkd" --config config/bulwark.yaml \
+    --policy-dir config/policies.d --audit-log "$DEMO/audit.jsonl"

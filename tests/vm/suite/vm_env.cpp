@@ -1,0 +1,211 @@
+#include "vm_env.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace vmtest {
+namespace {
+
+std::string drain(int fd) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n > 0) {
+            out.append(buf, size_t(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        break;
+    }
+    return out;
+}
+
+Outcome wait_outcome(pid_t pid, int out_fd) {
+    Outcome o;
+    o.pid = pid;
+    o.output = drain(out_fd);
+    close(out_fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        o.exited = true;
+        o.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        o.signaled = true;
+        o.signal = WTERMSIG(status);
+    }
+    return o;
+}
+
+}  // namespace
+
+Outcome run_child(const std::function<int(int)>& fn) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+    pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork");
+    if (pid == 0) {
+        close(p[0]);
+        int rc = fn(p[1]);
+        _exit(rc);
+    }
+    close(p[1]);
+    return wait_outcome(pid, p[0]);
+}
+
+Outcome run_program(const std::vector<std::string>& argv) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) throw std::runtime_error("pipe");
+    pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork");
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    close(p[1]);
+    return wait_outcome(pid, p[0]);
+}
+
+int open_errno(const std::string& path, int flags) {
+    int fd = open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) return errno;
+    close(fd);
+    return 0;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& content, int mode) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) throw std::runtime_error("create " + path + ": " + strerror(errno));
+    if (write(fd, content.data(), content.size()) != ssize_t(content.size()))
+        throw std::runtime_error("write " + path);
+    fchmod(fd, static_cast<mode_t>(mode));
+    close(fd);
+}
+
+void Daemon::start(const std::string& bulwarkd, const std::string& config, std::chrono::seconds timeout) {
+    const std::string sock_path = "/run/bulwark-test-notify.sock";
+    unlink(sock_path.c_str());
+    int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, sock_path.c_str(), sizeof(addr.sun_path) - 1);
+    if (sock < 0 || bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
+        throw std::runtime_error("notify socket: " + std::string(strerror(errno)));
+
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+        setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
+        execl(bulwarkd.c_str(), bulwarkd.c_str(), "--config", config.c_str(), nullptr);
+        _exit(127);
+    }
+    // Wait for READY=1, or for the daemon to die.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string got;
+    while (std::chrono::steady_clock::now() < deadline) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            close(sock);
+            throw std::runtime_error("bulwarkd exited before READY=1 (status " + std::to_string(status) + ")");
+        }
+        pollfd pfd{sock, POLLIN, 0};
+        if (poll(&pfd, 1, 200) > 0) {
+            char buf[4096];
+            ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
+            if (n > 0) {
+                got.assign(buf, size_t(n));
+                if (("\n" + got + "\n").find("\nREADY=1\n") != std::string::npos) {
+                    close(sock);
+                    return;
+                }
+            }
+        }
+    }
+    close(sock);
+    throw std::runtime_error("bulwarkd sent no READY=1 within the timeout (last message: " + got + ")");
+}
+
+int Daemon::stop(std::chrono::seconds timeout) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid_, &status, WNOHANG);
+        if (r == pid_) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, &status, 0);
+            pid_ = -1;
+            return 128 + SIGKILL;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid_ = -1;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return 128 + WTERMSIG(status);
+}
+
+std::vector<nlohmann::json> audit_records(const std::string& audit_log) {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(audit_log);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        out.push_back(nlohmann::json::parse(line));  // a malformed line fails the test
+    }
+    return out;
+}
+
+std::vector<nlohmann::json> wait_for_audit(const std::string& audit_log,
+                                           const std::function<bool(const nlohmann::json&)>& pred,
+                                           std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::vector<nlohmann::json> hits;
+        for (auto& r : audit_records(audit_log))
+            if (pred(r)) hits.push_back(std::move(r));
+        if (!hits.empty() || std::chrono::steady_clock::now() > deadline) return hits;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+void join_cgroup(const std::string& dir) {
+    mkdir(dir.c_str(), 0755);
+    const std::string procs = dir + "/cgroup.procs";
+    const std::string pid = std::to_string(getpid()) + "\n";
+    int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, pid.data(), pid.size()) != ssize_t(pid.size()))
+        throw std::runtime_error("join " + dir + ": " + strerror(errno));
+    close(fd);
+}
+
+}  // namespace vmtest

@@ -1,0 +1,64 @@
+// vm_env.h — helpers for tests that run as root inside the test VM with the
+// real bulwarkd: start/stop the daemon, run a child and collect how it ended,
+// read the audit log.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vmtest {
+
+// How a child process ended.
+struct Outcome {
+    pid_t pid = -1;
+    bool exited = false;
+    int exit_code = -1;
+    bool signaled = false;
+    int signal = 0;
+    std::string output;  // what the child wrote to its pipe / stdout
+};
+
+// Forks; the child runs fn(write_fd) and _exit()s with its return value.
+Outcome run_child(const std::function<int(int out_fd)>& fn);
+// Forks and execs argv (stdout+stderr captured into Outcome::output).
+Outcome run_program(const std::vector<std::string>& argv);
+
+// Child helper: the errno of open(path, flags), 0 on success (fd closed).
+int open_errno(const std::string& path, int flags);
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content, int mode = 0644);
+
+// The daemon under test.
+class Daemon {
+public:
+    // Starts bulwarkd with the given settings file and waits for READY=1 on
+    // a private NOTIFY_SOCKET.  Throws with the daemon's output on failure.
+    void start(const std::string& bulwarkd, const std::string& config,
+               std::chrono::seconds timeout = std::chrono::seconds(120));
+    // SIGTERM and wait; returns the exit status (or 128+signal).
+    int stop(std::chrono::seconds timeout = std::chrono::seconds(60));
+    pid_t pid() const { return pid_; }
+    bool running() const { return pid_ > 0; }
+
+private:
+    pid_t pid_ = -1;
+};
+
+// Waits until the audit log holds a record for which pred is true; returns
+// every such record (empty on timeout).
+std::vector<nlohmann::json> wait_for_audit(const std::string& audit_log,
+                                           const std::function<bool(const nlohmann::json&)>& pred,
+                                           std::chrono::seconds timeout = std::chrono::seconds(30));
+std::vector<nlohmann::json> audit_records(const std::string& audit_log);
+
+// Moves the calling process into a cgroup v2 directory (creating it).
+void join_cgroup(const std::string& dir);
+
+}  // namespace vmtest
