@@ -77,9 +77,22 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
                 r.config.ring_buffer_kib = kib;
             else
                 error(r, filename, v, "ringBufferKiB must be a power of two between 4 and 1048576");
+        } else if (key == "auditFlush") {
+            const std::string s = v.IsScalar() ? v.as<std::string>() : "";
+            if (s == "none") r.config.audit_flush = FlushPolicy::none;
+            else if (s == "batch") r.config.audit_flush = FlushPolicy::batch;
+            else if (s == "fsync") r.config.audit_flush = FlushPolicy::fsync;
+            else error(r, filename, v, "invalid value \"" + s + "\" for auditFlush; expected one of: none, batch, fsync");
+        } else if (key == "journalCoalesceMs") {
+            uint32_t ms = 0;
+            if (scalar(r, filename, key, v) && YAML::convert<uint32_t>::decode(v, ms) && ms <= 60000)
+                r.config.journal_coalesce_ms = ms;
+            else
+                error(r, filename, v, "journalCoalesceMs must be a number of milliseconds between 0 and 60000");
         } else {
             error(r, filename, kv.first,
-                  "unknown key \"" + key + "\"; expected one of: policyDir, auditLog, journal, mode, ringBufferKiB");
+                  "unknown key \"" + key + "\"; expected one of: policyDir, auditLog, journal, mode, ringBufferKiB, "
+                  "auditFlush, journalCoalesceMs");
         }
     }
     return r;

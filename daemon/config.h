@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/audit_sink.h"
 #include "policy/policy.h"
 
 namespace bulwark {
@@ -17,6 +18,8 @@ struct DaemonConfig {
     bool journal = true;
     ModeSetting mode = ModeSetting::automatic;
     uint32_t ring_buffer_kib = 1024;  // power of two, >= 4 KiB page
+    FlushPolicy audit_flush = FlushPolicy::batch;
+    uint32_t journal_coalesce_ms = 1000;  // 0: no coalescing
 };
 
 struct ConfigResult {

@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -7,7 +8,6 @@
 
 #include <chrono>
 
-#include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
 #include "daemon/log.h"
@@ -25,6 +25,13 @@ void log_diagnostics(const std::vector<policy::Diagnostic>& diags) {
     }
 }
 
+sigset_t handled_signals() {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&mask, s);
+    return mask;
+}
+
 size_t count_kind(const policy::CompiledPolicy& c, policy::RuleKind k) {
     size_t n = 0;
     for (const auto& r : c.rules) n += r.kind == k;
@@ -36,6 +43,14 @@ size_t count_kind(const policy::CompiledPolicy& c, policy::RuleKind k) {
 std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& opts) {
     auto lg = log::get("daemon");
     std::unique_ptr<Daemon> d(new Daemon());
+
+    // Block the signals we handle before any thread starts: every thread
+    // inherits the mask, and run() takes them from a signalfd.
+    sigset_t mask = handled_signals();
+    if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) {
+        lg->error("block signals failed");
+        return kExitRuntime;
+    }
 
     auto cfg = load_config(opts.config_path);
     log_diagnostics(cfg.diagnostics);
@@ -68,12 +83,14 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
         return kExitBadConfig;
     }
 
-    auto audit = AuditSink::open(d->config_.audit_log);
+    auto audit = AuditSink::open(d->config_.audit_log, d->config_.audit_flush, current_boot_id());
     if (!audit) {
         lg->error("{}", audit.error().to_string());
         return kExitRuntime;
     }
     d->audit_ = std::move(*audit);
+    if (d->config_.journal)
+        d->journal_ = std::make_unique<JournalSink>(std::chrono::milliseconds(d->config_.journal_coalesce_ms));
 
     // The feature probe is the real load and attach.
     LoadOptions lo;
@@ -96,14 +113,17 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
         return kExitRuntime;
     }
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    d->generations_[gen->generation] = compiled;
+    d->rules_.add(gen->generation, compiled);
     log::get("maps")->info("generation {} in force (slot {}): {} file entries, {} exec entries, {} scope cgroups, "
                            "written in {:.1f} ms",
                            gen->generation, gen->slot, gen->file_entries, gen->exec_entries, gen->scope_entries, ms);
 
-    d->ring_ = ring_buffer__new(d->programs_->events_fd(), &Daemon::ring_callback, d.get(), nullptr);
-    if (!d->ring_) {
-        log::get("events")->error("{}", errno_error("create ring buffer reader").to_string());
+    PipelineOptions po;
+    po.mode = d->mode_;
+    d->pipeline_ = std::make_unique<EventPipeline>(d->programs_->events_fd(), d->programs_->maps().counters, po,
+                                                   *d->audit_, d->journal_.get(), d->rules_);
+    if (auto err = d->pipeline_->start()) {
+        log::get("events")->error("{}", err->to_string());
         return kExitRuntime;
     }
 
@@ -118,36 +138,10 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
 }
 
 Daemon::~Daemon() {
-    if (ring_) ring_buffer__free(ring_);
-    // programs_ is destroyed after this body: links detached, maps freed.
+    if (pipeline_) pipeline_->stop();
 }
 
-int Daemon::ring_callback(void* ctx, void* data, size_t size) {
-    static_cast<Daemon*>(ctx)->handle_event(data, size);
-    return 0;
-}
-
-void Daemon::handle_event(const void* data, size_t size) {
-    auto ev = decode_event(data, size);
-    if (!ev) {
-        ++malformed_;
-        log::get("events")->warn("refused a malformed record ({} so far): {}", malformed_, ev.error().to_string());
-        return;
-    }
-    EventContext ctx;
-    ctx.mode = mode_;
-    ctx.seq = ++seq_;
-    ctx.wall_ns = boot_ns_to_wall_ns(ev->raw.ts_boot_ns);
-    if (auto it = generations_.find(ev->raw.generation); it != generations_.end()) {
-        if (ev->raw.rule_id < it->second->rules.size()) ctx.rule = &it->second->rules[ev->raw.rule_id];
-    }
-    if (auto err = audit_->write(audit_record(*ev, ctx)))
-        log::get("audit")->error("{}", err->to_string());
-    log::get("events")->info("{}", summary_line(*ev, ctx));
-}
-
-Status Daemon::load_policy(bool initial) {
-    (void)initial;
+Status Daemon::load_policy() {
     auto lg = log::get("policy");
     auto t0 = std::chrono::steady_clock::now();
     auto parsed = policy::parse_policy_paths({config_.policy_dir});
@@ -159,8 +153,7 @@ Status Daemon::load_policy(bool initial) {
         return Error{"policy in " + config_.policy_dir + " does not compile; the previous policy stays in force"};
     auto gen = writer_->apply(*compiled);
     if (!gen) return Error{gen.error().to_string() + "; the previous policy stays in force", gen.error().err};
-    generations_[gen->generation] = compiled;
-    while (generations_.size() > 2) generations_.erase(generations_.begin());
+    rules_.add(gen->generation, compiled);
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     lg->info("reloaded: generation {} in force ({} file entries, {} exec entries) in {:.1f} ms", gen->generation,
              gen->file_entries, gen->exec_entries, ms);
@@ -169,13 +162,7 @@ Status Daemon::load_policy(bool initial) {
 
 int Daemon::run() {
     auto lg = log::get("daemon");
-    sigset_t mask;
-    sigemptyset(&mask);
-    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&mask, s);
-    if (sigprocmask(SIG_BLOCK, &mask, nullptr) < 0) {
-        lg->error("{}", errno_error("block signals").to_string());
-        return kExitRuntime;
-    }
+    sigset_t mask = handled_signals();
     int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     int efd = epoll_create1(EPOLL_CLOEXEC);
     if (sfd < 0 || efd < 0) {
@@ -186,8 +173,6 @@ int Daemon::run() {
     e.events = EPOLLIN;
     e.data.u32 = 1;
     epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &e);
-    e.data.u32 = 2;
-    epoll_ctl(efd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(ring_), &e);
 
     sd_notifyf(0, "READY=1\nSTATUS=enforcing in %s mode, policy generation %u", to_string(mode_),
                writer_->generation());
@@ -204,10 +189,6 @@ int Daemon::run() {
             rc = kExitRuntime;
             break;
         }
-        // Drain the ring buffer every round, also on timeouts.
-        if (int err = ring_buffer__consume(ring_); err < 0) {
-            log::get("events")->error("{}", Error{"consume ring buffer", -err}.to_string());
-        }
         for (int i = 0; i < n; ++i) {
             if (evs[i].data.u32 != 1) continue;
             signalfd_siginfo si{};
@@ -216,16 +197,13 @@ int Daemon::run() {
                     case SIGHUP: {
                         lg->info("SIGHUP: reloading policy from {}", config_.policy_dir);
                         sd_notify(0, "RELOADING=1");
-                        if (auto err = load_policy(false)) log::get("policy")->error("{}", err->to_string());
+                        if (auto err = load_policy()) log::get("policy")->error("{}", err->to_string());
                         sd_notifyf(0, "READY=1\nSTATUS=enforcing in %s mode, policy generation %u",
                                    to_string(mode_), writer_->generation());
                         break;
                     }
                     case SIGUSR1:
-                        if (auto err = audit_->reopen())
-                            log::get("audit")->error("{}", err->to_string());
-                        else
-                            log::get("audit")->info("reopened {}", audit_->path());
+                        pipeline_->request_reopen();
                         break;
                     default:
                         lg->info("{}: stopping", strsignal(static_cast<int>(si.ssi_signo)));
@@ -236,8 +214,11 @@ int Daemon::run() {
         }
     }
     sd_notify(0, "STOPPING=1");
-    // Final drain so nothing the kernel already reported is dropped.
-    ring_buffer__consume(ring_);
+    // Deliver everything the kernel already reported before detaching.
+    pipeline_->stop();
+    const auto st = pipeline_->stats();
+    lg->info("delivered {} events; lost {} in the kernel, {} in the queue; {} malformed", st.delivered,
+             st.kernel_lost, st.queue_dropped, st.malformed);
     close(efd);
     close(sfd);
     return rc;

@@ -13,10 +13,10 @@
 #include "daemon/error.h"
 #include "daemon/event.h"
 #include "daemon/loader.h"
+#include "daemon/journal_sink.h"
 #include "daemon/map_writer.h"
+#include "daemon/pipeline.h"
 #include "policy/policy.h"
-
-struct ring_buffer;
 
 namespace bulwark {
 
@@ -46,20 +46,18 @@ public:
 
 private:
     Daemon() = default;
-    Status load_policy(bool initial);
-    void handle_event(const void* data, size_t size);
-    static int ring_callback(void* ctx, void* data, size_t size);
+    Status load_policy();
 
     DaemonConfig config_;
+    // Declaration order is destruction order in reverse: the pipeline stops
+    // (draining the kernel's last events) before the sinks and programs go.
     std::unique_ptr<AuditSink> audit_;
+    std::unique_ptr<JournalSink> journal_;
     std::unique_ptr<LsmPrograms> programs_;
     std::unique_ptr<MapWriter> writer_;
-    ring_buffer* ring_ = nullptr;
+    RuleBook rules_;
+    std::unique_ptr<EventPipeline> pipeline_;
     EnforcementMode mode_ = EnforcementMode::lsm;
-    // Rule tables of the generations the kernel may still report events for.
-    std::map<uint32_t, std::shared_ptr<const policy::CompiledPolicy>> generations_;
-    uint64_t seq_ = 0;
-    uint64_t malformed_ = 0;
 };
 
 }  // namespace bulwark

@@ -106,11 +106,12 @@ int64_t boot_ns_to_wall_ns(uint64_t boot_ns) {
     return clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME) + static_cast<int64_t>(boot_ns);
 }
 
-nlohmann::json audit_record(const Event& ev, const EventContext& ctx) {
+nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enrichment* enr) {
     const bw_event& r = ev.raw;
     nlohmann::json j;
     j["v"] = kAuditSchemaVersion;
     j["seq"] = ctx.seq;
+    if (!ctx.boot_id.empty()) j["boot_id"] = ctx.boot_id;
     j["time"] = format_wall_time(ctx.wall_ns);
     j["kind"] = kind_name(ev);
     j["action"] = verdict_name(ev);
@@ -154,10 +155,17 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx) {
         j["write"] = (r.flags & BW_EVF_WRITE) != 0;
     }
     if (r.flags & BW_EVF_PATH_TRUNCATED) j["path_truncated"] = true;
+    if (enr) {
+        auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
+        j["exe"] = opt(enr->exe);
+        j["parent_comm"] = opt(enr->parent_comm);
+        j["user"] = opt(enr->user);
+        j["unit"] = opt(enr->unit);
+    }
     return j;
 }
 
-std::string summary_line(const Event& ev, const EventContext& ctx) {
+std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichment* enr) {
     const bw_event& r = ev.raw;
     std::string what = r.kind == BW_EV_EXEC          ? "exec"
                        : r.kind == BW_EV_FILE_CHANGE ? op_name(ev)
@@ -167,7 +175,8 @@ std::string summary_line(const Event& ev, const EventContext& ctx) {
     std::string path = shown_path(ev, ctx);
     if (path.empty()) path = (r.flags & BW_EVF_NAME_ONLY) ? "…/" + ev.path : "?";
     std::string line = verdict + " " + what + " of " + path + " by " + ev.comm + "[" + std::to_string(r.pid) +
-                       "] (uid " + std::to_string(r.uid) + ")";
+                       "] (uid " + std::to_string(r.uid) +
+                       (enr && !enr->user.empty() ? " " + enr->user : std::string()) + ")";
     if (ctx.rule)
         line += " — policy " + ctx.rule->policy + ", " + std::string(policy::to_string(ctx.rule->kind));
     else

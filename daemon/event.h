@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bulwark_abi.h"
+#include "daemon/enrich.h"
 #include "daemon/error.h"
 #include "daemon/loader.h"
 #include "policy/policy.h"
@@ -28,7 +29,8 @@ Result<Event> decode_event(const void* data, size_t size);
 // What the daemon knows about an event beyond the record itself.
 struct EventContext {
     EnforcementMode mode = EnforcementMode::lsm;
-    uint64_t seq = 0;                         // per daemon run, gapless
+    uint64_t seq = 0;                         // per boot, gapless (AuditSink assigns it)
+    std::string boot_id;                      // /proc/sys/kernel/random/boot_id
     int64_t wall_ns = 0;                      // wall-clock time of the event
     const policy::CompiledRule* rule = nullptr;  // nullptr: generation no longer known
 };
@@ -40,9 +42,9 @@ const char* kind_name(const Event& ev);     // "file_open", "exec", "file_change
 const char* op_name(const Event& ev);       // change events: "unlink", "rename", ...; else ""
 const char* verdict_name(const Event& ev);  // "denied", "killed", "allowed-by-audit"
 
-nlohmann::json audit_record(const Event& ev, const EventContext& ctx);
-// "denied open of /etc/shadow by cat[1234] (uid 1000) — policy protect-secrets, protectedFiles(all)"
-std::string summary_line(const Event& ev, const EventContext& ctx);
+nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enrichment* enr = nullptr);
+// "denied open of /etc/shadow by cat[1234] (uid 1000) — policy protect-secrets, protectedFiles(all) [lsm]"
+std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichment* enr = nullptr);
 
 // RFC 3339 UTC with nanoseconds: 2026-11-21T01:02:03.123456789Z
 std::string format_wall_time(int64_t wall_ns);

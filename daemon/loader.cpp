@@ -58,8 +58,11 @@ Result<std::unique_ptr<LsmPrograms>> LsmPrograms::load(const LoadOptions& opts) 
 
     if (int err = bpf_map__set_max_entries(skel->maps.bw_events, opts.ring_buffer_bytes); err)
         return Error{"size ring buffer bw_events", -err};
-    if (int err = bulwark_lsm__load(skel); err)
-        return Error{"load BPF LSM programs (verifier)", -err};
+    if (int err = bulwark_lsm__load(skel); err) {
+        std::string what = "load BPF LSM programs";
+        if (auto hint = attach_hint(-err); !hint.empty()) what += " — " + hint;
+        return Error{what, -err};
+    }
 
     struct {
         bpf_program* prog;

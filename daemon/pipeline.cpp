@@ -1,0 +1,202 @@
+#include "daemon/pipeline.h"
+
+#include <unistd.h>
+
+#include <vector>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bulwark_abi.h"
+#include "daemon/log.h"
+
+namespace bulwark {
+
+void RuleBook::add(uint32_t generation, std::shared_ptr<const policy::CompiledPolicy> compiled) {
+    std::lock_guard lk(mu_);
+    gens_[generation] = std::move(compiled);
+    while (gens_.size() > 2) gens_.erase(gens_.begin());
+}
+
+std::shared_ptr<const policy::CompiledPolicy> RuleBook::get(uint32_t generation) const {
+    std::lock_guard lk(mu_);
+    auto it = gens_.find(generation);
+    return it == gens_.end() ? nullptr : it->second;
+}
+
+EventPipeline::EventPipeline(int events_fd, int counters_fd, const PipelineOptions& opts, AuditSink& audit,
+                             JournalSink* journal, const RuleBook& rules)
+    : events_fd_(events_fd), counters_fd_(counters_fd), opts_(opts), audit_(audit), journal_(journal),
+      rules_(rules), boot_id_(current_boot_id()) {}
+
+EventPipeline::~EventPipeline() {
+    stop();
+    if (ring_) ring_buffer__free(ring_);
+}
+
+Status EventPipeline::start() {
+    ring_ = ring_buffer__new(events_fd_, &EventPipeline::on_record, this, nullptr);
+    if (!ring_) return errno_error("create ring buffer reader");
+    consumer_ = std::thread([this] { consume_loop(); });
+    sink_ = std::thread([this] { sink_loop(); });
+    return std::nullopt;
+}
+
+void EventPipeline::stop() {
+    if (!consumer_.joinable() && !sink_.joinable()) return;
+    stop_.store(true);
+    if (consumer_.joinable()) consumer_.join();
+    if (sink_.joinable()) sink_.join();
+}
+
+int EventPipeline::on_record(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<EventPipeline*>(ctx);
+    auto ev = decode_event(data, size);
+    if (!ev) {
+        if (self->malformed_.fetch_add(1) == 0)
+            log::get("events")->warn("refused a malformed record: {}", ev.error().to_string());
+        return 0;
+    }
+    {
+        std::lock_guard lk(self->mu_);
+        if (self->queue_.size() >= self->opts_.queue_capacity) {
+            self->queue_dropped_.fetch_add(1);
+            return 0;
+        }
+        self->queue_.push_back(std::move(*ev));
+    }
+    self->cv_.notify_one();
+    return 0;
+}
+
+void EventPipeline::consume_loop() {
+    while (!stop_.load()) {
+        heartbeat_.fetch_add(1);
+        int n = ring_buffer__poll(ring_, 200);
+        if (n < 0 && n != -EINTR) {
+            log::get("events")->error("{}", Error{"poll ring buffer", -n}.to_string());
+            break;
+        }
+    }
+    // Whatever the kernel already handed over is delivered before stopping.
+    ring_buffer__consume(ring_);
+    {
+        std::lock_guard lk(mu_);
+        consumer_done_ = true;
+    }
+    cv_.notify_one();
+}
+
+void EventPipeline::read_kernel_counters(uint64_t& lost, uint64_t& verdicts) const {
+    lost = verdicts = 0;
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0 || counters_fd_ < 0) return;
+    std::vector<bw_counters> per_cpu(static_cast<size_t>(ncpu));
+    const uint32_t zero = 0;
+    if (bpf_map_lookup_elem(counters_fd_, &zero, per_cpu.data()) != 0) return;
+    for (const auto& c : per_cpu) {
+        lost += c.events_lost;
+        verdicts += c.verdicts;
+    }
+}
+
+void EventPipeline::process(Event& ev) {
+    auto compiled = rules_.get(ev.raw.generation);
+    EventContext ctx;
+    ctx.mode = opts_.mode;
+    ctx.seq = audit_.take_seq();
+    ctx.boot_id = boot_id_;
+    ctx.wall_ns = boot_ns_to_wall_ns(ev.raw.ts_boot_ns);
+    if (compiled && ev.raw.rule_id < compiled->rules.size()) ctx.rule = &compiled->rules[ev.raw.rule_id];
+    const Enrichment enr = enricher_.lookup(ev.raw.pid, ev.raw.ppid, ev.raw.uid);
+    audit_.add(audit_record(ev, ctx, &enr));
+    if (journal_) journal_->write(ev, ctx, enr);
+    delivered_.fetch_add(1);
+}
+
+void EventPipeline::report_losses(bool final) {
+    uint64_t klost = 0, verdicts = 0;
+    read_kernel_counters(klost, verdicts);
+    kernel_lost_.store(klost);
+    verdicts_.store(verdicts);
+    const uint64_t qdrop = queue_dropped_.load(), bad = malformed_.load();
+    const uint64_t dk = klost - reported_kernel_lost_, dq = qdrop - reported_queue_dropped_,
+                   dm = bad - reported_malformed_;
+    if (dk == 0 && dq == 0 && dm == 0) return;
+    reported_kernel_lost_ = klost;
+    reported_queue_dropped_ = qdrop;
+    reported_malformed_ = bad;
+
+    nlohmann::json rec;
+    rec["v"] = kAuditSchemaVersion;
+    rec["seq"] = audit_.take_seq();
+    rec["boot_id"] = boot_id_;
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    rec["time"] = format_wall_time(int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec);
+    rec["kind"] = "lost";
+    rec["mode"] = to_string(opts_.mode);
+    rec["lost_kernel"] = dk;
+    rec["lost_queue"] = dq;
+    rec["malformed"] = dm;
+    rec["total_lost_kernel"] = klost;
+    rec["total_lost_queue"] = qdrop;
+    rec["total_malformed"] = bad;
+    audit_.add(rec);
+    if (auto err = audit_.commit(true)) log::get("audit")->error("{}", err->to_string());
+    const std::string msg = "lost " + std::to_string(dk + dq) + " violation events (" + std::to_string(dk) +
+                            " ring buffer full, " + std::to_string(dq) + " queue full) and refused " +
+                            std::to_string(dm) + " malformed records" + (final ? " (at shutdown)" : "");
+    log::get("events")->warn("{}", msg);
+    if (journal_)
+        journal_->lost(msg, {"BULWARK_LOST_KERNEL=" + std::to_string(dk), "BULWARK_LOST_QUEUE=" + std::to_string(dq),
+                             "BULWARK_MALFORMED=" + std::to_string(dm),
+                             "BULWARK_TOTAL_LOST_KERNEL=" + std::to_string(klost),
+                             "BULWARK_TOTAL_LOST_QUEUE=" + std::to_string(qdrop)});
+}
+
+void EventPipeline::sink_loop() {
+    std::vector<Event> batch;
+    auto last_report = std::chrono::steady_clock::now();
+    for (;;) {
+        bool done = false;
+        {
+            std::unique_lock lk(mu_);
+            cv_.wait_for(lk, std::chrono::milliseconds(250), [&] { return !queue_.empty() || consumer_done_; });
+            const size_t n = std::min<size_t>(queue_.size(), 4096);
+            batch.clear();
+            for (size_t i = 0; i < n; ++i) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            done = consumer_done_ && queue_.empty();
+        }
+        if (reopen_.exchange(false)) {
+            if (auto err = audit_.reopen())
+                log::get("audit")->error("{}", err->to_string());
+            else
+                log::get("audit")->info("reopened {}", audit_.path());
+        }
+        for (auto& ev : batch) process(ev);
+        if (auto err = audit_.commit(done)) log::get("audit")->error("{}", err->to_string());
+        if (journal_) journal_->flush(done);
+        const auto now = std::chrono::steady_clock::now();
+        if (done || now - last_report >= opts_.loss_report_interval) {
+            report_losses(done);
+            last_report = now;
+        }
+        if (done) break;
+    }
+}
+
+PipelineStats EventPipeline::stats() const {
+    PipelineStats s;
+    s.delivered = delivered_.load();
+    s.kernel_lost = kernel_lost_.load();
+    s.queue_dropped = queue_dropped_.load();
+    s.malformed = malformed_.load();
+    s.verdicts = verdicts_.load();
+    return s;
+}
+
+}  // namespace bulwark
