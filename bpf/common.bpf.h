@@ -211,11 +211,12 @@ __noinline int bw_in_scope(__u32 slot, __u32 scope)
 	return (sc->scopes >> scope) & 1;
 }
 
-/* Rule strength for precedence: the stronger action wins; at equal action an
- * enforcing rule beats an auditing one. */
+/* Rule strength for precedence: an enforcing rule beats an auditing one;
+ * within a mode the stronger action wins (kill > deny all > deny write).
+ * Never 0 for a real rule. */
 static __always_inline __u32 bw_strength(const struct bw_file_rule *r)
 {
-	return r->action * 2 + ((r->flags & BW_RULE_AUDIT) ? 0 : 1);
+	return ((r->flags & BW_RULE_AUDIT) ? 0 : 4) + r->action;
 }
 
 static __always_inline struct bw_gen_config *bw_config_of(__u32 slot)
@@ -251,14 +252,14 @@ static __always_inline struct bw_scratch *bw_match(__u32 slot, struct dentry *de
 			sc->strength = bw_strength(r);
 			sc->dir_match = depth > 0;
 		}
-		if (depth >= max_depth) {
-			if (max_depth && depth == BW_MAX_DIR_DEPTH)
-				bw_count(BW_COUNT_DIR_TRUNCATED);
-			break;
-		}
 		parent = BPF_CORE_READ(d, d_parent);
 		if (!parent || parent == d)
 			break; /* root of this filesystem */
+		if (depth >= max_depth) {
+			if (max_depth)
+				bw_count(BW_COUNT_DIR_TRUNCATED); /* ancestors left unchecked */
+			break;
+		}
 		d = parent;
 	}
 	return sc->strength ? sc : NULL;
@@ -313,6 +314,78 @@ static __always_inline void bw_event_path(struct bw_event *ev, struct path *path
 		ev->path[0] = 0;
 		ev->flags |= (n == -36 /* ENAMETOOLONG */) ? BW_EVF_PATH_TRUNCATED : BW_EVF_PATH_MISSING;
 	}
+}
+
+/* The exec allowlist verdict for the file at `dentry`. */
+struct bw_exec_hit {
+	__u32 rule_id;    /* rule of the (first) allowlist the file is missing from */
+	__u32 generation;
+	bool enforce;     /* an enforcing allowlist refuses it (else: audit only) */
+};
+
+/* True when the file is missing from an allowlist whose scope holds the
+ * task: it must be in every such allowlist (its own entry, or an ancestor
+ * directory's when the allowlists name directories). */
+static __always_inline bool bw_exec_check(__u32 slot, struct dentry *dentry, struct bw_exec_hit *hit)
+{
+	struct bw_gen_config *cfg = bw_config_of(slot);
+	struct bw_scratch *sc = bw_scratch_get();
+	__u64 required = 0, audit = 0, missing, enforce, hunt;
+	struct dentry *d = dentry;
+	__u32 n, i, first = 0;
+	int depth, max_depth;
+	void *exec;
+
+	if (!cfg || !sc || cfg->n_allowlists == 0 || !dentry)
+		return false;
+	n = cfg->n_allowlists;
+	sc->allowed = 0;
+	exec = bpf_map_lookup_elem(&bw_exec, &slot);
+	max_depth = (cfg->flags & BW_CFG_EXEC_DIRS) ? BW_MAX_DIR_DEPTH : 0;
+	if (exec) {
+		BW_UNROLL
+		for (depth = 0; depth <= BW_MAX_DIR_DEPTH; depth++) {
+			struct bw_file_key k = bw_key_of_inode(BPF_CORE_READ(d, d_inode));
+			struct bw_exec_allow *allow = bpf_map_lookup_elem(exec, &k);
+			struct dentry *parent;
+
+			if (allow)
+				sc->allowed |= allow->allowlists;
+			parent = BPF_CORE_READ(d, d_parent);
+			if (!parent || parent == d)
+				break;
+			if (depth >= max_depth) {
+				if (max_depth)
+					bw_count(BW_COUNT_DIR_TRUNCATED); /* ancestors left unchecked */
+				break;
+			}
+			d = parent;
+		}
+	}
+
+	/* Branch-free over all slots so verification stays linear. */
+	for (i = 0; i < BW_MAX_ALLOWLISTS; i++) {
+		__u32 scope = cfg->allowlist_scope[i] & (BW_MAX_SCOPES - 1);
+		__u64 in_scope = i < n ? (__u64)bw_in_scope(slot, scope) : 0;
+
+		required |= in_scope << i;
+		audit |= (__u64)(cfg->allowlist_flags[i] & BW_RULE_AUDIT) << i;
+	}
+	missing = required & ~sc->allowed;
+	if (!missing)
+		return false;
+	enforce = missing & ~audit;
+	hunt = enforce ? enforce : missing;
+	for (i = 0; i < BW_MAX_ALLOWLISTS; i++) {
+		if (hunt & (1ull << i)) {
+			first = i;
+			break;
+		}
+	}
+	hit->rule_id = cfg->allowlist_rule[first & (BW_MAX_ALLOWLISTS - 1)];
+	hit->generation = cfg->generation;
+	hit->enforce = enforce != 0;
+	return true;
 }
 
 static __always_inline void bw_event_submit(struct bw_event *ev)

@@ -53,12 +53,28 @@ struct file {
 
 struct linux_binprm {
 	struct file *file;
+	const char *filename;
+};
+
+/* x86_64 register frame: the syscall number is orig_ax. */
+struct pt_regs {
+	unsigned long orig_ax;
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
 };
 
 struct task_struct {
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;
+	struct files_struct *files;
 };
 
 #pragma clang attribute pop

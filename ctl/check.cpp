@@ -13,6 +13,7 @@ namespace {
 struct CheckOptions {
     std::vector<std::string> paths;
     std::string cgroup2_root;
+    bool json = false;
 };
 
 int run_check(const CheckOptions& o)
@@ -26,20 +27,25 @@ int run_check(const CheckOptions& o)
     copts.cgroup2_root = o.cgroup2_root;
     const pol::CompiledPolicy compiled = pol::compile(parsed.policies, copts);
 
+    std::vector<pol::Diagnostic> all = parsed.diagnostics;
+    all.insert(all.end(), compiled.diagnostics.begin(), compiled.diagnostics.end());
     std::size_t errors = 0;
     std::size_t warnings = 0;
-    for (const std::vector<pol::Diagnostic>* diags : {&parsed.diagnostics, &compiled.diagnostics}) {
-        for (const auto& d : *diags) {
-            (d.severity == pol::Severity::error ? errors : warnings) += 1;
-            std::cerr << d.to_string() << '\n';
-        }
+    for (const auto& d : all) {
+        (d.severity == pol::Severity::error ? errors : warnings) += 1;
+        std::cerr << d.to_string() << '\n';
     }
+    // --json: the JSON document on stdout in every case (it says whether
+    // the policy is valid); the human summary only for a valid policy.
+    if (o.json)
+        std::cout << pol::to_json(compiled, all) << '\n';
     if (errors > 0) {
         std::cerr << "bulwarkctl: check failed: " << errors << (errors == 1 ? " error, " : " errors, ") << warnings
                   << (warnings == 1 ? " warning" : " warnings") << '\n';
         return exit_invalid;
     }
-    std::cout << pol::summarize(compiled);
+    if (!o.json)
+        std::cout << pol::summarize(compiled);
     return exit_ok;
 }
 
@@ -52,6 +58,9 @@ Command add_check_command(CLI::App& app)
     sub->add_option("paths", opts->paths, "Policy files, or directories (their *.yaml and *.yml files)")
         ->required()
         ->type_name("FILE|DIR");
+    sub->add_flag("--json", opts->json,
+                  "Print the compiled policy and every diagnostic as one JSON document on stdout "
+                  "(also when invalid; keys in docs/policy.md)");
     sub->add_option("--cgroup2-root", opts->cgroup2_root,
                     "cgroup v2 mount used to find scope.units (default: from /proc/self/mountinfo)")
         ->type_name("DIR");

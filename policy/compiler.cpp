@@ -2,16 +2,20 @@
 // allowlist indexes, paths resolved to file identities, precedence.
 //
 // The compiler never claims more than the kernel side will enforce: what it
-// cannot enforce (directory rules, non-regular executables) is an error, what
-// is not enforced right now (missing paths, units not running, shadowed
-// rules) is a warning that says so.
+// cannot enforce (a directory without recursive: true, non-regular
+// executables) is an error, what is not enforced right now (missing paths,
+// units not running, shadowed rules) is a warning that says so.
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <set>
+#include <tuple>
 #include <utility>
 
 #include <sys/stat.h>
 
+#include "bpf/bulwark_abi.h"
 #include "policy/cgroups.h"
 #include "policy/identity.h"
 #include "policy/limits.h"
@@ -19,12 +23,19 @@
 #include "policy/text.h"
 
 namespace bulwark::policy {
+
+// The compiler's bounds are the kernel side's.
+static_assert(limits::max_scopes == BW_MAX_SCOPES - 1);
+static_assert(limits::max_allowlists == BW_MAX_ALLOWLISTS);
+static_assert(limits::max_dir_depth == BW_MAX_DIR_DEPTH);
+
 namespace {
 
 using detail::quote;
 using detail::Resolved;
 
-int strength(RuleKind k)
+// Action strength, as the kernel orders it (enum bw_file_action).
+int action_strength(RuleKind k)
 {
     switch (k) {
     case RuleKind::protect_write: return 1;
@@ -35,6 +46,14 @@ int strength(RuleKind k)
     return 0;
 }
 
+// What the kernel compares at run time among the rules that match a file
+// (bw_strength in bpf/common.bpf.h): an enforcing rule beats an auditing
+// one, then the stronger action.
+int runtime_strength(RuleKind k, bool audit)
+{
+    return (audit ? 0 : 4) + action_strength(k);
+}
+
 // A file rule that resolved to an identity, competing for its FileEntry.
 struct Candidate {
     FileIdentity id;
@@ -42,18 +61,58 @@ struct Candidate {
     RuleKind kind = RuleKind::protect_all;
     uint32_t scope = 0;
     bool audit = false;
+    bool directory = false;
 };
 
-// Precedence: stronger action, then unscoped, then enforce, then lower id.
+// One map entry per identity; when several rules name the same identity:
+// enforce beats audit, then unscoped beats scoped (host-wide protection is
+// never lost), then the stronger action, then the lower rule id.
 bool beats(const Candidate& a, const Candidate& b)
 {
-    if (strength(a.kind) != strength(b.kind))
-        return strength(a.kind) > strength(b.kind);
-    if ((a.scope == 0) != (b.scope == 0))
-        return a.scope == 0;
     if (a.audit != b.audit)
         return !a.audit;
+    if ((a.scope == 0) != (b.scope == 0))
+        return a.scope == 0;
+    if (action_strength(a.kind) != action_strength(b.kind))
+        return action_strength(a.kind) > action_strength(b.kind);
     return a.rule_id < b.rule_id;
+}
+
+bool ends_with_slash(const std::string& path)
+{
+    return !path.empty() && path.back() == '/';
+}
+
+// "/a/b//" -> "/a/b"; "/" -> "/".
+std::string without_trailing_slashes(std::string path)
+{
+    while (path.size() > 1 && path.back() == '/')
+        path.pop_back();
+    return path;
+}
+
+// "/a/b" -> "/a"; "/a" -> "/"; "/" -> "".
+std::string parent_of(const std::string& path)
+{
+    if (path.size() <= 1)
+        return {};
+    const std::size_t slash = path.rfind('/');
+    if (slash == std::string::npos)
+        return {};
+    return slash == 0 ? std::string("/") : path.substr(0, slash);
+}
+
+// What a file entry does, for "the file is only ..." messages.
+std::string effect(RuleKind k, bool audit)
+{
+    std::string e;
+    switch (k) {
+    case RuleKind::protect_write: e = "write-protected"; break;
+    case RuleKind::protect_all: e = "protected against every open"; break;
+    case RuleKind::kill_on_open: e = "guarded by kill-on-open"; break;
+    case RuleKind::exec_allowlist: e = "allowlisted"; break;
+    }
+    return audit ? "audited as " + e : e;
 }
 
 class Compiler {
@@ -65,6 +124,9 @@ public:
         for (const auto& p : policies)
             compile_policy(p);
         apply_precedence();
+        find_outranked_rules();
+        find_allowlist_overlaps();
+        sort_diagnostics();
         return std::move(out_);
     }
 
@@ -76,6 +138,20 @@ private:
     void warning(const Location& loc, std::string msg)
     {
         out_.diagnostics.push_back(Diagnostic{Severity::warning, loc, std::move(msg)});
+    }
+
+    // In reading order: files in input order, then line and column.
+    void sort_diagnostics()
+    {
+        std::map<std::string, std::size_t> rank;
+        for (const auto& p : out_.policies)
+            rank.emplace(p.loc.file, rank.size());
+        const auto key = [&rank](const Diagnostic& d) {
+            const auto it = rank.find(d.loc.file);
+            return std::tuple(it == rank.end() ? rank.size() : it->second, d.loc.line, d.loc.column);
+        };
+        std::stable_sort(out_.diagnostics.begin(), out_.diagnostics.end(),
+                         [&key](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
     }
 
     CompiledRule& add_rule(const Policy& p, RuleKind kind, const std::string& path, const Location& loc,
@@ -94,9 +170,8 @@ private:
     }
 
     // The checks the parser makes too; repeated here because a Policy can be
-    // built in code and the compiler must never stat() a relative path or
-    // pretend to enforce a directory rule.
-    bool acceptable_path(const std::string& path, bool recursive, const Location& loc)
+    // built in code and the compiler must never stat() a relative path.
+    bool acceptable_path(const std::string& path, const Location& loc)
     {
         if (path.empty() || path[0] != '/') {
             error(loc, "path " + quote(path) + " is not absolute");
@@ -106,8 +181,8 @@ private:
             error(loc, "path " + quote(path) + " contains a NUL byte");
             return false;
         }
-        if (recursive || path.back() == '/') {
-            error(loc, "directory rules are not supported yet: " + quote(path) + (recursive ? " (recursive: true)" : ""));
+        if (path.size() > limits::max_path_bytes) {
+            error(loc, "path " + quote(path) + " is longer than " + std::to_string(limits::max_path_bytes) + " bytes");
             return false;
         }
         return true;
@@ -130,19 +205,20 @@ private:
                 resolve_scope(p, scope);
             }
         }
+        out_.policies.push_back(CompiledPolicyInfo{p.name, p.mode, scope, p.loc});
         if (p.protected_files.empty() && p.kill_on_open.empty() && !p.exec_allowlist)
             error(p.loc, "policy " + quote(p.name) + " has no rules");
 
         for (const auto& pf : p.protected_files) {
             const RuleKind kind = pf.deny == DenyKind::write ? RuleKind::protect_write : RuleKind::protect_all;
             const uint32_t id = add_rule(p, kind, pf.path, pf.loc, scope).id;
-            if (acceptable_path(pf.path, pf.recursive, pf.loc))
-                resolve_file_rule(id, usable, audit);
+            if (acceptable_path(pf.path, pf.loc))
+                resolve_file_rule(id, pf.recursive, usable, audit);
         }
         for (const auto& k : p.kill_on_open) {
             const uint32_t id = add_rule(p, RuleKind::kill_on_open, k.path, k.loc, scope).id;
-            if (acceptable_path(k.path, false, k.loc))
-                resolve_file_rule(id, usable, audit);
+            if (acceptable_path(k.path, k.loc))
+                resolve_file_rule(id, k.recursive, usable, audit);
         }
         if (p.exec_allowlist)
             compile_allowlist(p, *p.exec_allowlist, scope, usable, audit);
@@ -150,10 +226,17 @@ private:
 
     // ---------------------------------------------------------------- files
 
-    void resolve_file_rule(uint32_t rule_id, bool usable, bool audit)
+    // A path as written, resolved; a trailing '/' is resolved without it (so
+    // that a symlink is still seen as one) and asks for a directory.
+    static Resolved resolve(const std::string& path)
+    {
+        return detail::resolve_path(without_trailing_slashes(path));
+    }
+
+    void resolve_file_rule(uint32_t rule_id, bool recursive, bool usable, bool audit)
     {
         CompiledRule& rule = out_.rules[rule_id];
-        const Resolved r = detail::resolve_path(rule.path);
+        const Resolved r = resolve(rule.path);
         switch (r.status) {
         case Resolved::Status::missing:
             if (r.symlink)
@@ -169,17 +252,25 @@ private:
         case Resolved::Status::ok:
             break;
         }
-        if (S_ISDIR(r.mode)) {
-            error(rule.loc, "directory rules are not supported yet: " + quote(rule.path));
+        const bool directory = S_ISDIR(r.mode);
+        if (directory && !recursive) {
+            error(rule.loc, quote(rule.path) + " is a directory; add recursive: true to cover everything below it");
+            return;
+        }
+        if (!directory && ends_with_slash(rule.path)) {
+            error(rule.loc, "path " + quote(rule.path) + " ends in \"/\", but it is not a directory");
             return;
         }
         if (r.symlink)
             warning(rule.loc, "path " + quote(rule.path) + " is a symlink; the rule is enforced on its target " +
                                   quote(r.resolved));
+        if (!directory && recursive)
+            warning(rule.loc, "recursive: true has no effect: " + quote(rule.path) + " is not a directory");
         rule.identity = r.id;
         rule.resolved_path = r.resolved;
+        rule.directory = directory;
         if (usable)
-            candidates_.push_back(Candidate{r.id, rule.id, rule.kind, rule.scope, audit});
+            candidates_.push_back(Candidate{r.id, rule.id, rule.kind, rule.scope, audit, directory});
     }
 
     // ----------------------------------------------------------- allowlists
@@ -209,11 +300,11 @@ private:
 
         bool entry_errors = false;
         for (const auto& e : entries) {
-            if (!acceptable_path(e.path, false, e.loc)) {
+            if (!acceptable_path(e.path, e.loc)) {
                 entry_errors = true;
                 continue;
             }
-            const Resolved r = detail::resolve_path(e.path);
+            const Resolved r = resolve(e.path);
             if (r.status == Resolved::Status::missing) {
                 warning(e.loc, "path " + quote(e.path) +
                                    " does not exist; left out of the allowlist until it does (re-resolved at reload)");
@@ -225,12 +316,19 @@ private:
                 entry_errors = true;
                 continue;
             }
-            if (S_ISDIR(r.mode)) {
-                error(e.loc, "directory rules are not supported yet: " + quote(e.path));
+            const bool directory = S_ISDIR(r.mode);
+            if (directory && !ends_with_slash(e.path)) {
+                error(e.loc, quote(e.path) + " is a directory; write it as " + quote(e.path + "/") +
+                                 " to allow everything below it");
                 entry_errors = true;
                 continue;
             }
-            if (!S_ISREG(r.mode)) {
+            if (!directory && ends_with_slash(e.path)) {
+                error(e.loc, "path " + quote(e.path) + " ends in \"/\", but it is not a directory");
+                entry_errors = true;
+                continue;
+            }
+            if (!directory && !S_ISREG(r.mode)) {
                 error(e.loc, "path " + quote(e.path) + " is not a regular file; only regular files can be executed");
                 entry_errors = true;
                 continue;
@@ -242,7 +340,7 @@ private:
                 continue;  // the same file twice (hardlink, symlink): listed once
             al.files.push_back(r.id);
             al.paths.push_back(r.resolved);
-            al.directories.push_back(false);  // directory entries are refused in this version
+            al.directories.push_back(directory);
         }
         if (al.files.empty() && !entry_errors)
             warning(rule_loc, "none of the execAllowlist entries of policy " + quote(p.name) +
@@ -274,6 +372,8 @@ private:
         CompiledScope cs;
         cs.bit = bit;
         cs.policy = p.name;
+        cs.units = s.units;
+        cs.cgroups = s.cgroups;
         auto add = [&cs](uint64_t id, const std::string& path) {
             if (std::find(cs.cgroup_ids.begin(), cs.cgroup_ids.end(), id) != cs.cgroup_ids.end())
                 return;
@@ -334,11 +434,82 @@ private:
         out_.scopes.push_back(std::move(cs));
     }
 
+    const CompiledScope* scope_of(uint32_t bit) const
+    {
+        for (const auto& s : out_.scopes)
+            if (s.bit == bit)
+                return &s;
+        return nullptr;
+    }
+
+    // "whole host", "scope nginx.service", "scope [a.service, /sys/fs/cgroup/x]".
+    std::string scope_text(uint32_t bit) const
+    {
+        if (bit == 0)
+            return "whole host";
+        const CompiledScope* s = scope_of(bit);
+        if (s == nullptr)
+            return "scope " + std::to_string(bit);
+        std::vector<std::string> items = s->units;
+        items.insert(items.end(), s->cgroups.begin(), s->cgroups.end());
+        std::string out;
+        for (const auto& i : items)
+            out += (out.empty() ? "" : ", ") + i;
+        return items.size() == 1 ? "scope " + out : "scope [" + out + "]";
+    }
+
+    // Two scope bits that hold exactly the same processes: the same bit, or
+    // scopes written the same way (same units and cgroups).
+    bool same_scope(uint32_t a, uint32_t b) const
+    {
+        if (a == b)
+            return true;
+        if (a == 0 || b == 0)
+            return false;
+        const CompiledScope* sa = scope_of(a);
+        const CompiledScope* sb = scope_of(b);
+        if (sa == nullptr || sb == nullptr)
+            return false;
+        const auto sorted = [](std::vector<std::string> v) {
+            std::sort(v.begin(), v.end());
+            v.erase(std::unique(v.begin(), v.end()), v.end());
+            return v;
+        };
+        return sorted(sa->units) == sorted(sb->units) && sorted(sa->cgroups) == sorted(sb->cgroups);
+    }
+
     // ----------------------------------------------------------- precedence
 
+    // `rule for "/a" (policy x, killOnOpen, audit, scope nginx.service)`
     std::string owner(const CompiledRule& r) const
     {
-        return "rule for " + quote(r.path) + " (policy " + r.policy + ")";
+        std::string out = "rule for " + quote(r.path) + " (policy " + r.policy + ", " + std::string(to_string(r.kind));
+        if (r.mode == PolicyMode::audit)
+            out += ", audit";
+        return out + ", " + scope_text(r.scope) + ")";
+    }
+
+    // What the loser `l` no longer does because `w` holds the identity.
+    std::string loss(const Candidate& w, const Candidate& l) const
+    {
+        const std::string subject = w.directory ? "the directory and everything below it" : "the file";
+        const std::string verb = w.directory ? " are" : " is";
+        const std::string what = l.audit ? "audited" : "protected";
+        if (!same_scope(w.scope, l.scope) && w.scope != 0) {
+            // Processes in the loser's scope but outside the winner's lose everything.
+            const std::string& wp = out_.rules[w.rule_id].policy;
+            if (l.scope == 0)
+                return "outside the scope of policy " + wp + " " + subject + verb + " not " + what + " at all";
+            return "in the scope of policy " + out_.rules[l.rule_id].policy + " but outside the scope of policy " + wp +
+                   " " + subject + verb + " not " + what + " at all";
+        }
+        // The winner applies wherever the loser does.
+        if (w.audit == l.audit && action_strength(w.kind) < action_strength(l.kind))
+            return std::string(l.scope != 0 && w.scope == 0 ? "inside the scope " : "") + subject + verb + " only " +
+                   effect(w.kind, w.audit);
+        if (!w.audit && l.audit && w.kind == RuleKind::protect_write && l.kind != RuleKind::protect_write)
+            return "reads are allowed without being audited (an enforcing rule beats an auditing one)";
+        return "nothing is lost: the winning rule is at least as strong wherever this one applies";
     }
 
     void apply_precedence()
@@ -361,19 +532,15 @@ private:
             entry.rule_id = win.rule_id;
             entry.scope = win.scope;
             entry.audit = win.audit;
-            entry.directory = false;  // directory rules are refused in this version
+            entry.directory = win.directory;
             entry.path = wr.resolved_path;
             out_.files.push_back(std::move(entry));
             for (std::size_t k = i + 1; k < j; ++k) {
                 const Candidate& lose = candidates_[k];
-                const CompiledRule& lr = out_.rules[lose.rule_id];
-                std::string msg = owner(lr) + " is shadowed by " + owner(wr) + " at " + detail::format_location(wr.loc);
-                if (win.scope != 0 && win.scope != lose.scope)
-                    msg += "; the winning rule applies only inside the scope of policy " + wr.policy +
-                           ", so this rule is not enforced outside it (see docs/policy.md, precedence)";
-                else if (win.audit && !lose.audit)
-                    msg += "; the winning rule only audits, so this rule is not enforced";
-                shadowed.emplace_back(lose.rule_id, std::move(msg));
+                CompiledRule& lr = out_.rules[lose.rule_id];
+                lr.shadowed_by = win.rule_id;
+                shadowed.emplace_back(lose.rule_id, owner(lr) + " is shadowed by " + owner(wr) + " at " +
+                                                        detail::format_location(wr.loc) + "; " + loss(win, lose));
             }
             i = j;
         }
@@ -385,11 +552,114 @@ private:
             warning(out_.rules[rule_id].loc, std::move(msg));
     }
 
+    // The identity of an ancestor directory (cached), none if it cannot be
+    // stat()ed.
+    std::optional<FileIdentity> identity_of_dir(const std::string& path)
+    {
+        const auto it = dir_ids_.find(path);
+        if (it != dir_ids_.end())
+            return it->second;
+        std::optional<FileIdentity> id;
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+            id = FileIdentity{kernel_dev_from_st_dev(static_cast<uint64_t>(st.st_dev)), static_cast<uint64_t>(st.st_ino)};
+        dir_ids_.emplace(path, id);
+        return id;
+    }
+
+    // A rule on a file (or directory) below a directory rule that is
+    // stronger at run time and holds at least the same processes never
+    // decides anything: the kernel takes the strongest matching rule.
+    void find_outranked_rules()
+    {
+        std::map<FileIdentity, const FileEntry*> dirs;
+        for (const auto& f : out_.files)
+            if (f.directory)
+                dirs.emplace(f.id, &f);
+        if (dirs.empty())
+            return;
+        for (const auto& f : out_.files) {
+            // The kernel walks at most BW_MAX_DIR_DEPTH ancestors, within the
+            // file's filesystem (same dev).
+            std::string dir = parent_of(f.path);
+            for (uint32_t level = 1; level <= limits::max_dir_depth && !dir.empty(); ++level, dir = parent_of(dir)) {
+                const auto id = identity_of_dir(dir);
+                if (!id || id->dev != f.id.dev)
+                    break;
+                const auto d = dirs.find(*id);
+                if (d == dirs.end())
+                    continue;
+                const FileEntry& above = *d->second;
+                const bool covers = above.scope == 0 || same_scope(above.scope, f.scope);
+                if (!covers || runtime_strength(above.kind, above.audit) <= runtime_strength(f.kind, f.audit))
+                    continue;
+                CompiledRule& r = out_.rules[f.rule_id];
+                const CompiledRule& dr = out_.rules[above.rule_id];
+                r.outranked_by = dr.id;
+                warning(r.loc, owner(r) + " is shadowed at run time by the stronger directory " + owner(dr) + " at " +
+                                   detail::format_location(dr.loc) +
+                                   ", which covers it: the kernel applies the strongest matching rule, so this rule "
+                                   "never decides");
+                break;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ allowlists
+
+    // Why the scopes of two allowlists (of policies `pa` and `pb`) can hold
+    // the same process, or nothing.
+    std::string scopes_overlap(uint32_t a, const std::string& pa, uint32_t b, const std::string& pb) const
+    {
+        if (a == 0 && b == 0)
+            return "both apply to the whole host";
+        if (a == 0 || b == 0)
+            return "the allowlist of policy " + (a == 0 ? pa : pb) + " applies to the whole host";
+        const CompiledScope* sa = scope_of(a);
+        const CompiledScope* sb = scope_of(b);
+        if (sa == nullptr || sb == nullptr)
+            return {};
+        for (const auto& u : sa->units)
+            if (std::find(sb->units.begin(), sb->units.end(), u) != sb->units.end())
+                return "both scopes name unit " + u;
+        const auto below = [](const std::string& p, const std::string& dir) {
+            const std::string d = without_trailing_slashes(dir);
+            return p.size() > d.size() && p.compare(0, d.size(), d) == 0 && (p[d.size()] == '/' || d == "/");
+        };
+        for (std::size_t i = 0; i < sa->cgroup_ids.size(); ++i) {
+            for (std::size_t j = 0; j < sb->cgroup_ids.size(); ++j) {
+                const std::string ca = without_trailing_slashes(sa->cgroup_paths[i]);
+                const std::string cb = without_trailing_slashes(sb->cgroup_paths[j]);
+                if (sa->cgroup_ids[i] == sb->cgroup_ids[j] || ca == cb)
+                    return "both scopes hold cgroup " + ca;
+                if (below(cb, ca))
+                    return "cgroup " + cb + " (policy " + pb + ") is below cgroup " + ca + " (policy " + pa + ")";
+                if (below(ca, cb))
+                    return "cgroup " + ca + " (policy " + pa + ") is below cgroup " + cb + " (policy " + pb + ")";
+            }
+        }
+        return {};
+    }
+
+    void find_allowlist_overlaps()
+    {
+        const auto& al = out_.allowlists;
+        for (std::size_t i = 0; i < al.size(); ++i) {
+            for (std::size_t j = i + 1; j < al.size(); ++j) {
+                std::string reason = scopes_overlap(al[i].scope, out_.rules[al[i].rule_id].policy, al[j].scope,
+                                                    out_.rules[al[j].rule_id].policy);
+                if (!reason.empty())
+                    out_.allowlist_overlaps.push_back(AllowlistOverlap{al[i].index, al[j].index, std::move(reason)});
+            }
+        }
+    }
+
     const CompileOptions& opts_;
     CompiledPolicy out_;
     std::vector<Candidate> candidates_;
     std::optional<std::string> cgroup_root_;
     std::optional<detail::CgroupTree> cgroup_tree_;
+    std::map<std::string, std::optional<FileIdentity>> dir_ids_;
     uint32_t next_scope_ = 1;
     uint32_t next_allowlist_ = 0;
 };

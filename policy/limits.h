@@ -26,6 +26,9 @@ inline constexpr std::size_t max_name_chars = 63;
 inline constexpr uint32_t max_scopes = 63;
 // Exec allowlists per compiled policy: BW_MAX_ALLOWLISTS.
 inline constexpr uint32_t max_allowlists = 32;
+// How many directory levels above a file the kernel looks for directory
+// rules: BW_MAX_DIR_DEPTH.
+inline constexpr uint32_t max_dir_depth = 32;
 // How deep below the cgroup2 root a unit's cgroup is searched.
 inline constexpr int max_unit_search_depth = 8;
 

@@ -200,9 +200,11 @@ private:
 
     std::optional<bool> bool_value(const YNode& n, std::string_view field)
     {
-        const auto v = string_value(n);
-        if (!v)
+        if (n.kind != Kind::scalar) {
+            rep_.error(n, "expected true or false, found " + std::string(describe(n.kind)));
             return std::nullopt;
+        }
+        const std::string* v = &n.value;
         if (*v == "true" || *v == "True" || *v == "TRUE")
             return true;
         if (*v == "false" || *v == "False" || *v == "FALSE")
@@ -211,9 +213,9 @@ private:
         return std::nullopt;
     }
 
-    // An absolute path.  `file_rule`: a rule's path, where a trailing '/'
-    // asks for a directory rule.
-    std::optional<std::string> path_value(const YNode& n, bool file_rule)
+    // An absolute path (a trailing '/' is kept: it names a directory, which
+    // the compiler checks).
+    std::optional<std::string> path_value(const YNode& n)
     {
         auto v = string_value(n);
         if (!v)
@@ -229,10 +231,6 @@ private:
         if (v->size() > limits::max_path_bytes) {
             rep_.error(n, "path " + quote(*v) + " is longer than " + std::to_string(limits::max_path_bytes) +
                               " bytes");
-            return std::nullopt;
-        }
-        if (file_rule && v->back() == '/') {
-            rep_.error(n, "directory rules are not supported yet: " + quote(*v));
             return std::nullopt;
         }
         return v;
@@ -348,7 +346,7 @@ private:
         }
         if (cgroups != nullptr && nonempty_list(*cgroups, "cgroups")) {
             for (const YNode* c : cgroups->items)
-                if (auto v = path_value(*c, false))
+                if (auto v = path_value(*c))
                     scope.cgroups.push_back(std::move(*v));
         }
         p.scope = std::move(scope);
@@ -363,11 +361,10 @@ private:
                 continue;
             const Fields f = fields(*e, "protectedFiles entry", {"path", "deny", "recursive"});
             ProtectedFile pf;
-            const YNode* path = required(f, "path", *e, "protectedFiles entry");
             std::optional<std::string> v;
-            if (path != nullptr) {
+            if (const YNode* path = required(f, "path", *e, "protectedFiles entry")) {
                 pf.loc = rep_.at(*path);
-                v = path_value(*path, true);
+                v = path_value(*path);
             }
             if (const YNode* d = f.get("deny")) {
                 if (auto deny = enum_value<DenyKind>(*d, "deny", {{"write", DenyKind::write}, {"all", DenyKind::all}},
@@ -375,12 +372,8 @@ private:
                     pf.deny = *deny;
             }
             if (const YNode* r = f.get("recursive")) {
-                const auto rec = bool_value(*r, "recursive");
-                if (rec && *rec) {
-                    const bool named = path != nullptr && path->kind == Kind::scalar;
-                    rep_.error(*r, "directory rules are not supported yet: " +
-                                       (named ? quote(path->value) + " (recursive: true)" : std::string("recursive: true")));
-                }
+                if (const auto rec = bool_value(*r, "recursive"))
+                    pf.recursive = *rec;
             }
             if (v) {
                 pf.path = std::move(*v);
@@ -396,12 +389,21 @@ private:
         for (const YNode* e : n.items) {
             if (!expect(*e, Kind::mapping, "a mapping (a killOnOpen entry)"))
                 continue;
-            const Fields f = fields(*e, "killOnOpen entry", {"path"});
-            const YNode* path = required(f, "path", *e, "killOnOpen entry");
-            if (path == nullptr)
-                continue;
-            if (auto v = path_value(*path, true))
-                p.kill_on_open.push_back(KillOnOpen{std::move(*v), rep_.at(*path)});
+            const Fields f = fields(*e, "killOnOpen entry", {"path", "recursive"});
+            KillOnOpen k;
+            std::optional<std::string> v;
+            if (const YNode* path = required(f, "path", *e, "killOnOpen entry")) {
+                k.loc = rep_.at(*path);
+                v = path_value(*path);
+            }
+            if (const YNode* r = f.get("recursive")) {
+                if (const auto rec = bool_value(*r, "recursive"))
+                    k.recursive = *rec;
+            }
+            if (v) {
+                k.path = std::move(*v);
+                p.kill_on_open.push_back(std::move(k));
+            }
         }
     }
 
@@ -411,7 +413,7 @@ private:
             return;
         std::vector<ExecEntry> entries;
         for (const YNode* e : n.items)
-            if (auto v = path_value(*e, true))
+            if (auto v = path_value(*e))
                 entries.push_back(ExecEntry{std::move(*v), rep_.at(*e)});
         p.exec_allowlist = std::move(entries);
     }

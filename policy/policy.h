@@ -40,6 +40,7 @@ bool has_errors(const std::vector<Diagnostic>& diags);
 enum class PolicyMode { enforce, audit };
 enum class DenyKind { write, all };
 
+// `recursive: true` on a directory: the directory and everything below it.
 struct ProtectedFile {
     std::string path;
     DenyKind deny = DenyKind::all;
@@ -49,9 +50,11 @@ struct ProtectedFile {
 
 struct KillOnOpen {
     std::string path;
+    bool recursive = false;
     Location loc;
 };
 
+// A path ending in '/' names a directory: everything below it is allowed.
 struct ExecEntry {
     std::string path;
     Location loc;
@@ -113,15 +116,24 @@ struct CompiledRule {
     RuleKind kind = RuleKind::protect_all;
     std::string policy;
     PolicyMode mode = PolicyMode::enforce;
-    std::string path;      // as written (for exec_allowlist: the policy's first entry, see entries)
+    std::string path;      // as written (for exec_allowlist: the policy's first entry, see CompiledAllowlist)
     Location loc;
     uint32_t scope = 0;    // scope bit, 0 = whole host
     // Added for summaries (not needed by the map writer): what the path
     // resolved to when compiled; none when it does not exist or for
-    // exec_allowlist rules (see CompiledAllowlist).  A rule with an identity
-    // but no FileEntry of its own was shadowed by the FileEntry of that identity.
+    // exec_allowlist rules (see CompiledAllowlist).
     std::optional<FileIdentity> identity;
     std::string resolved_path;
+    // The path resolved to a directory (a recursive rule: the directory and
+    // everything below it).
+    bool directory = false;
+    // Set when another rule on the same identity won the FileEntry (the
+    // compiler warned about it).
+    std::optional<uint32_t> shadowed_by;
+    // Set when a stronger rule on a directory above this rule's file covers
+    // it in at least this rule's scope: the kernel never lets this rule
+    // decide (the compiler warned about it).
+    std::optional<uint32_t> outranked_by;
 };
 
 // What the kernel's file map holds for one identity.
@@ -132,7 +144,9 @@ struct FileEntry {
     uint32_t scope = 0;
     bool audit = false;
     std::string path;  // resolved path, for humans
-    bool directory = false;  // a directory rule: matches everything below it too
+    // A directory rule (recursive: true): the kernel matches the directory
+    // and everything below it (limits::max_dir_depth levels, same filesystem).
+    bool directory = false;
 };
 
 // A scope: the cgroups (by v2 id) whose processes, and those of every cgroup
@@ -145,6 +159,9 @@ struct CompiledScope {
     // Added for summaries: scope entries that matched no cgroup this time,
     // as "unit NAME" / "cgroup PATH" (warned; resolved again at reload).
     std::vector<std::string> unresolved;
+    // The scope as written in the policy.
+    std::vector<std::string> units;
+    std::vector<std::string> cgroups;
 };
 
 struct CompiledAllowlist {
@@ -159,6 +176,22 @@ struct CompiledAllowlist {
     std::vector<bool> directories;   // parallel to files: entry is a directory (allows everything below)
 };
 
+// Two exec allowlists whose scopes can hold the same process: such a process
+// must pass both (the kernel requires every allowlist whose scope holds it).
+struct AllowlistOverlap {
+    uint32_t first = 0;   // allowlist index
+    uint32_t second = 0;  // allowlist index, > first
+    std::string reason;   // e.g. "both apply to the whole host"
+};
+
+// A compiled policy document (one per Policy given to compile()).
+struct CompiledPolicyInfo {
+    std::string name;
+    PolicyMode mode = PolicyMode::enforce;
+    uint32_t scope = 0;  // scope bit, 0 = whole host
+    Location loc;
+};
+
 struct CompileOptions {
     // cgroup v2 mount point used to resolve scope.units; empty: find it in
     // /proc/self/mountinfo.
@@ -166,10 +199,12 @@ struct CompileOptions {
 };
 
 struct CompiledPolicy {
+    std::vector<CompiledPolicyInfo> policies;  // in input order
     std::vector<CompiledRule> rules;
     std::vector<FileEntry> files;  // one entry per identity (precedence applied)
     std::vector<CompiledScope> scopes;
     std::vector<CompiledAllowlist> allowlists;
+    std::vector<AllowlistOverlap> allowlist_overlaps;
     std::vector<Diagnostic> diagnostics;  // warnings (missing paths, shadowed rules) and errors
     bool ok() const { return !has_errors(diagnostics); }
 };
@@ -178,5 +213,12 @@ CompiledPolicy compile(const std::vector<Policy>& policies, const CompileOptions
 
 // Human summary of what would be enforced (bulwarkctl check).
 std::string summarize(const CompiledPolicy& compiled);
+
+// The compiled policy as one JSON document (bulwarkctl check --json); the
+// keys are documented in docs/policy.md.  `diagnostics`: every diagnostic to
+// report (parser's and compiler's), in order; "valid" is false when one of
+// them is an error.  Strings that are not valid UTF-8 get U+FFFD for the
+// invalid bytes.  `indent` < 0: one line.
+std::string to_json(const CompiledPolicy& compiled, const std::vector<Diagnostic>& diagnostics, int indent = 2);
 
 }  // namespace bulwark::policy

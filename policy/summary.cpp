@@ -1,6 +1,9 @@
 // summary.cpp — the human summary of a compiled policy (bulwarkctl check).
 //
 // Deterministic: the output depends only on the CompiledPolicy, in rule order.
+// Two parts: every policy with its rules as written and what they resolved
+// to, then what is in force after precedence (one line per kernel map entry
+// and per exec allowlist).
 #include <algorithm>
 #include <map>
 
@@ -30,14 +33,36 @@ std::string plural(std::size_t n, const char* one, const char* many)
     return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// A resolved directory as "/srv/secrets/" ("/" stays "/").
+std::string show_dir(const std::string& resolved)
+{
+    return show(resolved.empty() || resolved.back() == '/' ? resolved : resolved + "/");
+}
+
+std::string trimmed(std::string path)
+{
+    while (path.size() > 1 && path.back() == '/')
+        path.pop_back();
+    return path;
+}
+
+std::string effect(RuleKind k)
+{
+    switch (k) {
+    case RuleKind::protect_write: return "writes denied";
+    case RuleKind::protect_all: return "every open denied";
+    case RuleKind::kill_on_open: return "opener killed";
+    case RuleKind::exec_allowlist: return "exec allowlist";
+    }
+    return "?";
+}
+
 class Summary {
 public:
     explicit Summary(const CompiledPolicy& c) : c_(c)
     {
-        for (const auto& f : c_.files) {
+        for (const auto& f : c_.files)
             by_rule_.emplace(f.rule_id, &f);
-            by_identity_.emplace(f.id, &f);
-        }
         for (const auto& s : c_.scopes)
             scopes_.emplace(s.bit, &s);
         for (const auto& a : c_.allowlists)
@@ -46,18 +71,18 @@ public:
 
     std::string render()
     {
-        std::size_t policies = 0;
-        const std::string* current = nullptr;
-        for (const auto& r : c_.rules) {
-            if (current == nullptr || *current != r.policy) {
-                current = &r.policy;
-                ++policies;
-                policy_header(r);
-            }
-            rule_line(r);
+        std::size_t next = 0;  // rules are in policy order
+        for (const auto& p : c_.policies) {
+            policy_header(p);
+            for (; next < c_.rules.size() && c_.rules[next].policy == p.name; ++next)
+                rule_line(c_.rules[next]);
         }
-        out_ += "total: " + plural(policies, "policy", "policies") + ", " + plural(c_.rules.size(), "rule", "rules") +
-                ", " + plural(c_.files.size(), "file identity", "file identities") + " enforced, " +
+        for (; next < c_.rules.size(); ++next)
+            rule_line(c_.rules[next]);
+        in_force();
+        out_ += "total: " + plural(c_.policies.size(), "policy", "policies") + ", " +
+                plural(c_.rules.size(), "rule", "rules") + ", " +
+                plural(c_.files.size(), "file identity", "file identities") + " enforced, " +
                 plural(c_.scopes.size(), "scope", "scopes") + ", " +
                 plural(c_.allowlists.size(), "exec allowlist", "exec allowlists") + ", " +
                 plural(not_found_, "path", "paths") + " not found\n";
@@ -65,23 +90,39 @@ public:
     }
 
 private:
-    void policy_header(const CompiledRule& r)
+    std::string policy_of_scope(uint32_t bit) const
     {
-        out_ += "policy " + r.policy + " (" + std::string(to_string(r.mode)) + ")";
-        if (!r.loc.file.empty())
-            out_ += " from " + r.loc.file;
+        const auto it = scopes_.find(bit);
+        return it == scopes_.end() ? "bit " + std::to_string(bit) : it->second->policy;
+    }
+
+    std::string scope_text(uint32_t bit) const
+    {
+        return bit == 0 ? "whole host" : "scope of policy " + policy_of_scope(bit);
+    }
+
+    void policy_header(const CompiledPolicyInfo& p)
+    {
+        out_ += "policy " + p.name + " (" + std::string(to_string(p.mode)) + ")";
+        if (!p.loc.file.empty())
+            out_ += " from " + p.loc.file;
         out_ += "\n";
-        if (r.scope == 0) {
+        if (p.scope == 0) {
             out_ += "  scope: whole host\n";
             return;
         }
-        const auto it = scopes_.find(r.scope);
+        const auto it = scopes_.find(p.scope);
         if (it == scopes_.end()) {
-            out_ += "  scope: bit " + std::to_string(r.scope) + " (not resolved)\n";
+            out_ += "  scope: bit " + std::to_string(p.scope) + " (not resolved)\n";
             return;
         }
         const CompiledScope& s = *it->second;
-        out_ += "  scope: bit " + std::to_string(s.bit) + ", " + plural(s.cgroup_ids.size(), "cgroup", "cgroups") +
+        std::string written;
+        for (const auto* list : {&s.units, &s.cgroups})
+            for (const auto& w : *list)
+                written += (written.empty() ? "" : ", ") + show(w);
+        out_ += "  scope: bit " + std::to_string(s.bit) + (written.empty() ? "" : " (" + written + ")") + ", " +
+                plural(s.cgroup_ids.size(), "cgroup", "cgroups") +
                 (s.cgroup_ids.empty() ? " (applies to no process until a reload finds one)" : "") + "\n";
         for (std::size_t i = 0; i < s.cgroup_ids.size(); ++i)
             out_ += "    cgroup " + show(s.cgroup_paths[i]) + " id " + std::to_string(s.cgroup_ids[i]) + "\n";
@@ -102,16 +143,15 @@ private:
             out_ += ": not found\n";
             return;
         }
-        if (r.resolved_path != r.path)
+        if (r.resolved_path != trimmed(r.path))
             out_ += " -> " + show(r.resolved_path);
-        out_ += ": " + show_identity(*r.identity);
-        if (by_rule_.find(r.id) == by_rule_.end()) {
-            const auto w = by_identity_.find(*r.identity);
-            if (w != by_identity_.end())
-                out_ += ", shadowed by rule " + std::to_string(w->second->rule_id);
-            else
-                out_ += ", not enforced (errors)";
-        }
+        out_ += ": " + std::string(r.directory ? "directory and everything below it, " : "") + show_identity(*r.identity);
+        if (r.shadowed_by)
+            out_ += ", shadowed by rule " + std::to_string(*r.shadowed_by);
+        else if (by_rule_.find(r.id) == by_rule_.end())
+            out_ += ", not enforced (errors)";
+        if (r.outranked_by)
+            out_ += ", outranked at run time by directory rule " + std::to_string(*r.outranked_by);
         out_ += "\n";
     }
 
@@ -123,21 +163,49 @@ private:
             return;
         }
         const CompiledAllowlist& a = *it->second;
-        out_ += "index " + std::to_string(a.index) + ", " + plural(a.files.size(), "file", "files") + " allowed";
+        out_ += "index " + std::to_string(a.index) + ", " + plural(a.files.size(), "entry", "entries") + " allowed";
         if (a.files.empty())
             out_ += " (every exec in scope is denied)";
         out_ += "\n";
-        for (std::size_t i = 0; i < a.files.size(); ++i)
-            out_ += "    " + show(a.paths[i]) + ": " + show_identity(a.files[i]) + "\n";
+        for (std::size_t i = 0; i < a.files.size(); ++i) {
+            const bool dir = i < a.directories.size() && a.directories[i];
+            out_ += "    " + (dir ? show_dir(a.paths[i]) + " and everything below it" : show(a.paths[i])) + ": " +
+                    show_identity(a.files[i]) + "\n";
+        }
         for (const auto& m : a.missing) {
             ++not_found_;
             out_ += "    " + show(m) + ": not found\n";
         }
     }
 
+    // What the kernel gets: one line per file map entry, one per allowlist.
+    void in_force()
+    {
+        out_ += "in force (after precedence):\n";
+        if (c_.files.empty() && c_.allowlists.empty())
+            out_ += "  nothing\n";
+        for (const auto& f : c_.files) {
+            const CompiledRule* r = f.rule_id < c_.rules.size() ? &c_.rules[f.rule_id] : nullptr;
+            out_ += "  " + (f.directory ? show_dir(f.path) + " and everything below it" : show(f.path)) + ": " +
+                    effect(f.kind) + " (" + (f.audit ? "audit" : "enforce") + ", " + scope_text(f.scope) + "; rule " +
+                    std::to_string(f.rule_id) + (r != nullptr ? ", policy " + r->policy : "") + ")\n";
+        }
+        for (const auto& a : c_.allowlists) {
+            const CompiledRule* r = a.rule_id < c_.rules.size() ? &c_.rules[a.rule_id] : nullptr;
+            out_ += "  exec allowlist " + std::to_string(a.index) + ": " +
+                    plural(a.files.size(), "entry", "entries") + " (" + (a.audit ? "audit" : "enforce") + ", " +
+                    scope_text(a.scope) + "; rule " + std::to_string(a.rule_id) +
+                    (r != nullptr ? ", policy " + r->policy : "") + ")\n";
+        }
+        if (c_.allowlists.size() > 1)
+            out_ += "  a process must pass every exec allowlist whose scope holds it\n";
+        for (const auto& o : c_.allowlist_overlaps)
+            out_ += "  note: exec allowlists " + std::to_string(o.first) + " and " + std::to_string(o.second) +
+                    " can hold the same process (" + o.reason + "); it may only execute what both allow\n";
+    }
+
     const CompiledPolicy& c_;
     std::multimap<uint32_t, const FileEntry*> by_rule_;
-    std::map<FileIdentity, const FileEntry*> by_identity_;
     std::map<uint32_t, const CompiledScope*> scopes_;
     std::map<uint32_t, const CompiledAllowlist*> allowlists_;
     std::size_t not_found_ = 0;

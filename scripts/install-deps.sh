@@ -8,8 +8,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 BUILD_PKGS="cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
-libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev nlohmann-json3-dev libcli11-dev"
-TEST_PKGS="catch2 qemu-system-x86 busybox-static cpio zstd"
+libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev nlohmann-json3-dev libcli11-dev dpkg-dev"
+TEST_PKGS="catch2 qemu-system-x86 busybox-static cpio zstd python3-jsonschema python3-yaml libclang-rt-14-dev systemd procps"
 
 pkgs="$BUILD_PKGS"
 if [ "${1:-}" != "--run-only" ]; then

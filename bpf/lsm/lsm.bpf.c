@@ -186,87 +186,30 @@ int BPF_PROG(bw_lsm_inode_removexattr, void *ns, struct dentry *dentry, const ch
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_lsm_bprm_check, struct linux_binprm *bprm, int ret)
 {
-	struct bw_gen_config *cfg;
-	struct bw_scratch *sc;
+	struct bw_exec_hit hit;
 	struct bw_file_key key;
 	struct bw_event *ev;
 	struct file *file;
-	struct dentry *d;
-	__u64 required = 0, audit = 0, missing, enforce, hunt;
-	__u32 slot, n, i, hit = 0;
-	int active, depth, max_depth;
-	void *exec;
+	int active;
 
 	if (ret)
 		return ret;
 	active = bw_active_slot();
 	if (active < 0)
 		return 0;
-	slot = (__u32)active;
-	cfg = bw_config_of(slot);
-	sc = bw_scratch_get();
-	if (!cfg || !sc || cfg->n_allowlists == 0)
-		return 0;
-	n = cfg->n_allowlists;
-
-	/* Which allowlists hold the file: its own entry, and (when the
-	 * allowlists name directories) those of its ancestor directories. */
 	file = bprm->file;
-	key = bw_key_of_inode(file->f_inode);
-	sc->allowed = 0;
-	exec = bpf_map_lookup_elem(&bw_exec, &slot);
-	max_depth = (cfg->flags & BW_CFG_EXEC_DIRS) ? BW_MAX_DIR_DEPTH : 0;
-	d = file->f_path.dentry;
-	if (exec) {
-		BW_UNROLL
-		for (depth = 0; depth <= BW_MAX_DIR_DEPTH; depth++) {
-			struct bw_file_key k = bw_key_of_inode(BPF_CORE_READ(d, d_inode));
-			struct bw_exec_allow *allow = bpf_map_lookup_elem(exec, &k);
-			struct dentry *parent;
-
-			if (allow)
-				sc->allowed |= allow->allowlists;
-			if (depth >= max_depth) {
-				if (max_depth && depth == BW_MAX_DIR_DEPTH)
-					bw_count(BW_COUNT_DIR_TRUNCATED);
-				break;
-			}
-			parent = BPF_CORE_READ(d, d_parent);
-			if (!parent || parent == d)
-				break;
-			d = parent;
-		}
-	}
-
-	/* The file must be in every allowlist whose scope holds the task.
-	 * Branch-free over all slots so verification stays linear. */
-	for (i = 0; i < BW_MAX_ALLOWLISTS; i++) {
-		__u32 scope = cfg->allowlist_scope[i] & (BW_MAX_SCOPES - 1);
-		__u64 in_scope = i < n ? (__u64)bw_in_scope(slot, scope) : 0;
-
-		required |= in_scope << i;
-		audit |= (__u64)(cfg->allowlist_flags[i] & BW_RULE_AUDIT) << i;
-	}
-	missing = required & ~sc->allowed;
-	if (!missing)
+	if (!bw_exec_check((__u32)active, file->f_path.dentry, &hit))
 		return 0;
-	enforce = missing & ~audit;
-	hunt = enforce ? enforce : missing;
-	for (i = 0; i < BW_MAX_ALLOWLISTS; i++) {
-		if (hunt & (1ull << i)) {
-			hit = i;
-			break;
-		}
-	}
 
 	bw_count(BW_COUNT_VERDICT);
+	key = bw_key_of_inode(file->f_inode);
 	ev = bw_event_start(BW_EV_EXEC, &key);
 	if (ev) {
-		ev->verdict = enforce ? BW_VERDICT_DENIED : BW_VERDICT_AUDITED;
-		ev->rule_id = cfg->allowlist_rule[hit & (BW_MAX_ALLOWLISTS - 1)];
-		ev->generation = cfg->generation;
+		ev->verdict = hit.enforce ? BW_VERDICT_DENIED : BW_VERDICT_AUDITED;
+		ev->rule_id = hit.rule_id;
+		ev->generation = hit.generation;
 		bw_event_path(ev, &file->f_path);
 		bw_event_submit(ev);
 	}
-	return enforce ? -BW_EPERM : 0;
+	return hit.enforce ? -BW_EPERM : 0;
 }

@@ -55,6 +55,91 @@ expect "directory: exit status" 1 $?
 expect "missing file: exit status" 1 $?
 expect "missing file: message" "$dir/nope.yaml: error: cannot access: No such file or directory" "$(head -n 1 "$dir/err")"
 
+# --json: one JSON document on stdout, valid or not; diagnostics on stderr too.
+json_field() { # json_field FILE PYTHON-EXPRESSION-ON-j (a tuple prints space-separated)
+    python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2])
+print(*v) if isinstance(v, tuple) else print(v)' "$1" "$2" 2>&1
+}
+"$ctl" check --json "$dir/good.yaml" >"$dir/out" 2>"$dir/err"
+expect "--json valid: exit status" 0 $?
+expect "--json valid: top-level keys" \
+    "['version', 'valid', 'errors', 'warnings', 'policies', 'rules', 'files', 'scopes', 'allowlists', 'allowlist_overlaps', 'diagnostics']" \
+    "$(json_field "$dir/out" 'list(j)')"
+expect "--json valid: valid" "True 0 1" "$(json_field "$dir/out" 'j["valid"], j["errors"], j["warnings"]')"
+expect "--json valid: rules" "killOnOpen enforced not_found" \
+    "$(json_field "$dir/out" '" ".join([j["rules"][0]["kind"], j["rules"][0]["status"], j["rules"][1]["status"]])')"
+expect "--json valid: file entry" "$dir/secret False 0" \
+    "$(json_field "$dir/out" 'j["files"][0]["path"], j["files"][0]["directory"], j["files"][0]["rule"]')"
+expect "--json valid: diagnostic" "warning 8 13" \
+    "$(json_field "$dir/out" 'j["diagnostics"][0]["severity"], j["diagnostics"][0]["line"], j["diagnostics"][0]["column"]')"
+expect "--json valid: warning on stderr too" 1 "$(grep -c 'warning:' "$dir/err")"
+
+"$ctl" check --json "$dir/good.yaml" "$dir/bad.yaml" >"$dir/out" 2>"$dir/err"
+expect "--json invalid: exit status" 1 $?
+expect "--json invalid: valid" "False 1" "$(json_field "$dir/out" 'j["valid"], j["errors"]')"
+expect "--json invalid: error" "path \"etc/shadow\" is not absolute" \
+    "$(json_field "$dir/out" '[d["message"] for d in j["diagnostics"] if d["severity"] == "error"][0]')"
+expect "--json invalid: last line" "bulwarkctl: check failed: 1 error, 1 warning" "$(tail -n 1 "$dir/err")"
+
+"$ctl" check --json >/dev/null 2>&1
+expect "--json without files: exit status" 2 $?
+
+# Directory rules and precedence in the human summary.
+mkdir -p "$dir/vault/sub" "$dir/bin"
+echo v > "$dir/vault/sub/v"
+cat > "$dir/dirs.yaml" <<YAML
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: dirs
+spec:
+  protectedFiles:
+    - path: $dir/vault/
+      recursive: true
+    - path: $dir/vault/sub/v
+      deny: write
+  execAllowlist:
+    - $dir/bin/
+YAML
+"$ctl" check "$dir/dirs.yaml" >"$dir/out" 2>"$dir/err"
+expect "directory rule: exit status" 0 $?
+expect "directory rule: in force" "  $dir/vault/ and everything below it: every open denied (enforce, whole host; rule 0, policy dirs)" \
+    "$(grep "^  $dir/vault/ and" "$dir/out")"
+expect "directory rule: allowlist entry" "    $dir/bin/ and everything below it" \
+    "$(grep -o "^    $dir/bin/ and everything below it" "$dir/out")"
+expect "directory rule: outranked file rule warned" 1 "$(grep -c 'is shadowed at run time by the stronger directory rule' "$dir/err")"
+
+# Every error of a run at once: the parser's and the compiler's.
+cat > "$dir/errors.yaml" <<YAML
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: parse-errors
+spec:
+  mode: enforcing
+  killOnOpen:
+    - path: relative
+---
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: compile-errors
+spec:
+  protectedFiles:
+    - path: $dir/vault
+  execAllowlist:
+    - $dir/bin
+YAML
+"$ctl" check "$dir/errors.yaml" >"$dir/out" 2>"$dir/err"
+expect "all errors: exit status" 1 $?
+expect "all errors: messages" "$dir/errors.yaml:6:9: error: invalid value \"enforcing\" for mode; expected one of: enforce, audit
+$dir/errors.yaml:8:13: error: path \"relative\" is not absolute
+$dir/errors.yaml:16:13: error: \"$dir/vault\" is a directory; add recursive: true to cover everything below it
+$dir/errors.yaml:18:7: error: \"$dir/bin\" is a directory; write it as \"$dir/bin/\" to allow everything below it
+bulwarkctl: check failed: 4 errors, 0 warnings" "$(cat "$dir/err")"
+
 "$ctl" >/dev/null 2>&1
 expect "no subcommand: exit status" 2 $?
 "$ctl" check >/dev/null 2>&1

@@ -206,18 +206,77 @@ TEST_CASE("a symlink is enforced on its target, with a warning naming it", "[pol
     CHECK(cp.rules[0].resolved_path == target);
 }
 
-TEST_CASE("directory rules are errors, never silently narrowed", "[policy][compiler]")
+TEST_CASE("directory rules: recursive: true on a directory covers it and everything below it", "[policy][compiler][dirs]")
+{
+    TempDir dir;
+    const std::string secrets = dir.mkdir("srv/secrets");
+    const std::string docs = dir.mkdir("srv/docs");
+    const std::string trap = dir.mkdir("srv/trap");
+    const CompiledPolicy cp = compile_text(with_dir(doc("p", R"(  protectedFiles:
+    - path: {dir}/srv/secrets
+      recursive: true
+    - path: {dir}/srv/docs/
+      recursive: true
+      deny: write
+  killOnOpen:
+    - path: {dir}/srv/trap
+      recursive: true
+)"),
+                                                    dir.path()));
+    CHECK(cp.diagnostics.empty());
+    REQUIRE(cp.ok());
+    REQUIRE(cp.rules.size() == 3);
+    CHECK(cp.rules[0].directory);
+    CHECK(cp.rules[0].identity == identity_of(secrets));
+    CHECK(cp.rules[0].resolved_path == secrets);
+    CHECK(cp.rules[1].path == docs + "/");  // as written
+    CHECK(cp.rules[1].resolved_path == docs);
+    REQUIRE(cp.files.size() == 3);
+    CHECK(cp.files[0].id == identity_of(secrets));
+    CHECK(cp.files[0].kind == RuleKind::protect_all);
+    CHECK(cp.files[0].directory);
+    CHECK(cp.files[0].path == secrets);
+    CHECK(cp.files[1].id == identity_of(docs));
+    CHECK(cp.files[1].kind == RuleKind::protect_write);
+    CHECK(cp.files[1].directory);
+    CHECK(cp.files[2].id == identity_of(trap));
+    CHECK(cp.files[2].kind == RuleKind::kill_on_open);
+    CHECK(cp.files[2].directory);
+}
+
+TEST_CASE("directory rules: a directory needs recursive: true, a trailing '/' needs a directory", "[policy][compiler][dirs]")
 {
     TempDir dir;
     dir.mkdir("secrets");
-    const CompiledPolicy cp = compile_text(with_dir(
-        doc("p", "  protectedFiles:\n    - path: {dir}/secrets\n  execAllowlist:\n    - {dir}/secrets\n"), dir.path()));
+    const std::string file = dir.write("file", "f");
+    const CompiledPolicy cp = compile_text(with_dir(doc("p", R"(  protectedFiles:
+    - path: {dir}/secrets
+    - path: {dir}/secrets/
+      recursive: false
+    - path: {dir}/file
+      recursive: true
+    - path: {dir}/file/
+      recursive: true
+  killOnOpen:
+    - path: {dir}/secrets
+)"),
+                                                    dir.path()));
     CHECK(lines(cp.diagnostics) ==
           std::vector<std::string>{
-              "c.yaml:7:13: error: directory rules are not supported yet: \"" + dir / "secrets" + "\"",
-              "c.yaml:9:7: error: directory rules are not supported yet: \"" + dir / "secrets" + "\"",
+              "c.yaml:7:13: error: \"" + dir / "secrets" +
+                  "\" is a directory; add recursive: true to cover everything below it",
+              "c.yaml:8:13: error: \"" + dir / "secrets/" +
+                  "\" is a directory; add recursive: true to cover everything below it",
+              "c.yaml:10:13: warning: recursive: true has no effect: \"" + file + "\" is not a directory",
+              "c.yaml:12:13: error: path \"" + file + "/\" ends in \"/\", but it is not a directory",
+              "c.yaml:15:13: error: \"" + dir / "secrets" +
+                  "\" is a directory; add recursive: true to cover everything below it",
           });
-    CHECK(cp.files.empty());
+    // Only the file rule is placed, as a plain file entry.
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].id == identity_of(file));
+    CHECK_FALSE(cp.files[0].directory);
+    CHECK_FALSE(cp.rules[2].directory);
 
     // The same checks hold for a Policy built in code (the parser is not the
     // only producer).
@@ -226,17 +285,80 @@ TEST_CASE("directory rules are errors, never silently narrowed", "[policy][compi
     p.loc = {"code.yaml", 1, 1};
     p.protected_files.push_back(ProtectedFile{dir / "secrets", DenyKind::all, true, {"code.yaml", 2, 3}});
     p.protected_files.push_back(ProtectedFile{"relative/x", DenyKind::all, false, {"code.yaml", 3, 3}});
-    p.kill_on_open.push_back(KillOnOpen{dir.path() + "/", {"code.yaml", 4, 3}});
+    p.kill_on_open.push_back(KillOnOpen{dir.path() + "/", false, {"code.yaml", 4, 3}});
+    p.kill_on_open.push_back(KillOnOpen{"/a" + std::string(4096, 'x'), false, {"code.yaml", 5, 3}});
     const CompiledPolicy cc = compile({p});
     CHECK(lines(cc.diagnostics) ==
           std::vector<std::string>{
-              "code.yaml:2:3: error: directory rules are not supported yet: \"" + dir / "secrets" +
-                  "\" (recursive: true)",
               "code.yaml:3:3: error: path \"relative/x\" is not absolute",
-              "code.yaml:4:3: error: directory rules are not supported yet: \"" + dir.path() + "/\"",
+              "code.yaml:4:3: error: \"" + dir.path() +
+                  "/\" is a directory; add recursive: true to cover everything below it",
+              "code.yaml:5:3: error: path \"/a" + std::string(198, 'x') + "...\" is longer than 4095 bytes",
           });
-    CHECK(cc.rules.size() == 3);
-    CHECK(cc.files.empty());
+    CHECK(cc.rules.size() == 4);
+    REQUIRE(cc.files.size() == 1);
+    CHECK(cc.files[0].directory);
+}
+
+TEST_CASE("directory rules: a symlink to a directory covers its target, with a warning", "[policy][compiler][dirs]")
+{
+    TempDir dir;
+    const std::string real = dir.mkdir("real/vault");
+    dir.symlink(real, "vault");
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("p", "  protectedFiles:\n    - path: {dir}/vault/\n      recursive: true\n"), dir.path()));
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{"c.yaml:7:13: warning: path \"" + dir / "vault/" +
+                                   "\" is a symlink; the rule is enforced on its target \"" + real + "\""});
+    REQUIRE(cp.files.size() == 1);
+    CHECK(cp.files[0].id == identity_of(real));
+    CHECK(cp.files[0].directory);
+    CHECK(cp.files[0].path == real);
+}
+
+TEST_CASE("allowlist directories: a trailing '/' allows everything below it", "[policy][compiler][dirs]")
+{
+    TempDir dir;
+    const std::string bin = dir.mkdir("bin");
+    const std::string tool = dir.write("bin/tool", "t");
+    const std::string other = dir.write("other", "o");
+    const std::string real = dir.mkdir("opt/real");
+    dir.symlink(real, "opt/link");
+    const CompiledPolicy cp = compile_text(with_dir(doc("p", R"(  execAllowlist:
+    - {dir}/bin/
+    - {dir}/other
+    - {dir}/bin/tool
+    - {dir}/opt/link/
+    - {dir}/gone/
+)"),
+                                                    dir.path()));
+    CHECK(lines(cp.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:10:7: warning: path \"" + dir / "opt/link/" + "\" is a symlink; the allowlist allows its target \"" +
+                  real + "\"",
+              "c.yaml:11:7: warning: path \"" + dir / "gone/" +
+                  "\" does not exist; left out of the allowlist until it does (re-resolved at reload)",
+          });
+    REQUIRE(cp.allowlists.size() == 1);
+    const CompiledAllowlist& al = cp.allowlists[0];
+    CHECK(al.files == std::vector<FileIdentity>{identity_of(bin), identity_of(other), identity_of(tool), identity_of(real)});
+    CHECK(al.paths == std::vector<std::string>{bin, other, tool, real});
+    CHECK(al.directories == std::vector<bool>{true, false, false, true});
+    CHECK(al.missing == std::vector<std::string>{dir / "gone/"});
+    CHECK(cp.files.empty());
+
+    // A directory without the '/', a file with one: errors.
+    const CompiledPolicy bad = compile_text(
+        with_dir(doc("p", "  execAllowlist:\n    - {dir}/bin\n    - {dir}/other/\n    - {dir}/bin/tool\n"), dir.path()));
+    CHECK(lines(bad.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:7:7: error: \"" + bin + "\" is a directory; write it as \"" + bin +
+                  "/\" to allow everything below it",
+              "c.yaml:8:7: error: path \"" + other + "/\" ends in \"/\", but it is not a directory",
+          });
+    REQUIRE(bad.allowlists.size() == 1);
+    CHECK(bad.allowlists[0].files == std::vector<FileIdentity>{identity_of(tool)});
+    CHECK(bad.allowlists[0].directories == std::vector<bool>{false});
 }
 
 TEST_CASE("policies built in code: no rules, empty allowlist", "[policy][compiler]")
@@ -299,7 +421,7 @@ TEST_CASE("allowlist: when no entry exists it is still in force, and says so", "
     CHECK(cp.ok());
     const auto w = lines(cp.diagnostics);
     REQUIRE(w.size() == 3);
-    CHECK(w[2] == "c.yaml:7:7: warning: none of the execAllowlist entries of policy \"p\" exist; the allowlist is "
+    CHECK(w[1] == "c.yaml:7:7: warning: none of the execAllowlist entries of policy \"p\" exist; the allowlist is "
                   "still in force and denies every exec on the whole host");
     REQUIRE(cp.allowlists.size() == 1);
     CHECK(cp.allowlists[0].files.empty());
@@ -326,29 +448,20 @@ TEST_CASE("allowlist indexes: in policy order, at most 32", "[policy][compiler]"
 
 // ------------------------------------------------------------- precedence
 
-TEST_CASE("precedence: the strongest action wins and losers are warned", "[policy][compiler]")
+namespace {
+
+// `rule for "PATH" (DESC)` as the compiler's precedence warnings write it.
+std::string rule_for(const std::string& path, const std::string& desc)
 {
-    TempDir dir;
-    const std::string f = dir.write("f", "f");
-    const CompiledPolicy cp = compile_text(with_dir(doc("weak", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n") +
-                                                        "---\n" + doc("mid", "  protectedFiles:\n    - path: {dir}/f\n") +
-                                                        "---\n" + doc("strong", "  killOnOpen:\n    - path: {dir}/f\n"),
-                                                    dir.path()));
-    CHECK(cp.ok());
-    CHECK(lines(cp.diagnostics) ==
-          std::vector<std::string>{
-              "c.yaml:7:13: warning: rule for \"" + f + "\" (policy weak) is shadowed by rule for \"" + f +
-                  "\" (policy strong) at c.yaml:24:13",
-              "c.yaml:16:13: warning: rule for \"" + f + "\" (policy mid) is shadowed by rule for \"" + f +
-                  "\" (policy strong) at c.yaml:24:13",
-          });
-    REQUIRE(cp.files.size() == 1);
-    CHECK(cp.files[0].kind == RuleKind::kill_on_open);
-    CHECK(cp.files[0].rule_id == 2);
-    CHECK(cp.files[0].id == identity_of(f));
+    return "rule for \"" + path + "\" (" + desc + ")";
 }
 
-TEST_CASE("precedence ties: unscoped, then enforce, then the lower rule id", "[policy][compiler]")
+const std::string kNothingLost = "nothing is lost: the winning rule is at least as strong wherever this one applies";
+
+}  // namespace
+
+TEST_CASE("precedence on one identity: enforce, then unscoped, then the stronger action, then the lower id",
+          "[policy][compiler][precedence]")
 {
     TempDir dir;
     const std::string f = dir.write("f", "f");
@@ -356,32 +469,77 @@ TEST_CASE("precedence ties: unscoped, then enforce, then the lower rule id", "[p
     CompileOptions opts;
     opts.cgroup2_root = dir / "cg";
 
-    SECTION("an unscoped rule beats a scoped one of the same action")
+    SECTION("the stronger action among rules of the same mode and scope")
     {
         const CompiledPolicy cp = compile_text(
-            with_dir(doc("scoped", "  scope: {units: [app.service]}\n  protectedFiles:\n    - path: {dir}/f\n") + "---\n" +
-                         doc("host", "  protectedFiles:\n    - path: {dir}/f\n"),
-                     dir.path()),
-            opts);
-        CHECK(lines(cp.diagnostics) == std::vector<std::string>{"c.yaml:8:13: warning: rule for \"" + f +
-                                                                "\" (policy scoped) is shadowed by rule for \"" + f +
-                                                                "\" (policy host) at c.yaml:16:13"});
+            with_dir(doc("weak", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n") + "---\n" +
+                         doc("mid", "  protectedFiles:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("strong", "  killOnOpen:\n    - path: {dir}/f\n"),
+                     dir.path()));
+        CHECK(cp.ok());
+        const std::string winner = rule_for(f, "policy strong, killOnOpen, whole host") + " at c.yaml:24:13; ";
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{
+                  "c.yaml:7:13: warning: " + rule_for(f, "policy weak, protectedFiles(write), whole host") +
+                      " is shadowed by " + winner + kNothingLost,
+                  "c.yaml:16:13: warning: " + rule_for(f, "policy mid, protectedFiles(all), whole host") +
+                      " is shadowed by " + winner + kNothingLost,
+              });
         REQUIRE(cp.files.size() == 1);
-        CHECK(cp.files[0].rule_id == 1);
-        CHECK(cp.files[0].scope == 0);
+        CHECK(cp.files[0].kind == RuleKind::kill_on_open);
+        CHECK(cp.files[0].rule_id == 2);
+        CHECK(cp.files[0].id == identity_of(f));
+        CHECK(cp.rules[0].shadowed_by == 2u);
+        CHECK(cp.rules[1].shadowed_by == 2u);
+        CHECK_FALSE(cp.rules[2].shadowed_by.has_value());
     }
-    SECTION("enforce beats audit")
+    SECTION("enforce beats audit, even an auditing rule with a stronger action")
     {
         const CompiledPolicy cp = compile_text(
             with_dir(doc("watch", "  mode: audit\n  killOnOpen:\n    - path: {dir}/f\n") + "---\n" +
-                         doc("stop", "  killOnOpen:\n    - path: {dir}/f\n"),
+                         doc("stop", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n"),
                      dir.path()));
-        CHECK(lines(cp.diagnostics) == std::vector<std::string>{"c.yaml:8:13: warning: rule for \"" + f +
-                                                                "\" (policy watch) is shadowed by rule for \"" + f +
-                                                                "\" (policy stop) at c.yaml:16:13"});
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{
+                  "c.yaml:8:13: warning: " + rule_for(f, "policy watch, killOnOpen, audit, whole host") +
+                  " is shadowed by " + rule_for(f, "policy stop, protectedFiles(write), whole host") +
+                  " at c.yaml:16:13; reads are allowed without being audited (an enforcing rule beats an auditing one)"});
         REQUIRE(cp.files.size() == 1);
         CHECK(cp.files[0].rule_id == 1);
+        CHECK(cp.files[0].kind == RuleKind::protect_write);
         CHECK_FALSE(cp.files[0].audit);
+    }
+    SECTION("an enforcing deny-all beats an auditing kill: nothing is lost")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("deny", "  protectedFiles:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("watch", "  mode: audit\n  killOnOpen:\n    - path: {dir}/f\n"),
+                     dir.path()));
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:16:13: warning: " +
+                                       rule_for(f, "policy watch, killOnOpen, audit, whole host") + " is shadowed by " +
+                                       rule_for(f, "policy deny, protectedFiles(all), whole host") + " at c.yaml:7:13; " +
+                                       kNothingLost});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].rule_id == 0);
+        CHECK_FALSE(cp.files[0].audit);
+    }
+    SECTION("unscoped beats scoped, even a scoped rule with a stronger action: host-wide protection is never lost")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("app", "  scope: {units: [app.service]}\n  killOnOpen:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("host", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n"),
+                     dir.path()),
+            opts);
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:8:13: warning: " + rule_for(f, "policy app, killOnOpen, scope app.service") +
+                                       " is shadowed by " +
+                                       rule_for(f, "policy host, protectedFiles(write), whole host") +
+                                       " at c.yaml:16:13; inside the scope the file is only write-protected"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].rule_id == 1);
+        CHECK(cp.files[0].scope == 0);
+        CHECK(cp.files[0].kind == RuleKind::protect_write);
     }
     SECTION("then the lower rule id; a hardlink is the same file")
     {
@@ -389,52 +547,169 @@ TEST_CASE("precedence ties: unscoped, then enforce, then the lower rule id", "[p
         REQUIRE(::link(f.c_str(), hard.c_str()) == 0);
         const CompiledPolicy cp = compile_text(
             with_dir(doc("p", "  protectedFiles:\n    - path: {dir}/f\n    - path: {dir}/hard\n"), dir.path()));
-        CHECK(lines(cp.diagnostics) == std::vector<std::string>{"c.yaml:8:13: warning: rule for \"" + hard +
-                                                                "\" (policy p) is shadowed by rule for \"" + f +
-                                                                "\" (policy p) at c.yaml:7:13"});
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:8:13: warning: " + rule_for(hard, "policy p, protectedFiles(all), whole host") +
+                                       " is shadowed by " + rule_for(f, "policy p, protectedFiles(all), whole host") +
+                                       " at c.yaml:7:13; " + kNothingLost});
         REQUIRE(cp.files.size() == 1);
         CHECK(cp.files[0].rule_id == 0);
         CHECK(cp.rules[1].identity == identity_of(f));
     }
 }
 
-TEST_CASE("precedence: the warning says when the loser is not enforced at all", "[policy][compiler]")
+TEST_CASE("precedence on one identity: the warning says what the losing rule loses", "[policy][compiler][precedence]")
 {
     TempDir dir;
     const std::string f = dir.write("f", "f");
+    const std::string d = dir.mkdir("d");
+    dir.mkdir("cg/app.service");
+    dir.mkdir("cg/db.service");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+
+    SECTION("an unscoped auditing rule against a scoped enforcing one")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("watch", "  mode: audit\n  protectedFiles:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("app", "  scope:\n    units: [app.service]\n  protectedFiles:\n    - path: {dir}/f\n"),
+                     dir.path()),
+            opts);
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:8:13: warning: " +
+                                       rule_for(f, "policy watch, protectedFiles(all), audit, whole host") +
+                                       " is shadowed by " + rule_for(f, "policy app, protectedFiles(all), scope app.service") +
+                                       " at c.yaml:18:13; outside the scope of policy app the file is not audited at all"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].scope == 1);
+        CHECK_FALSE(cp.files[0].audit);
+    }
+    SECTION("two different scopes")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("a", "  scope: {units: [app.service]}\n  killOnOpen:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("b", "  scope: {units: [db.service], cgroups: [{dir}/cg/db.service]}\n  protectedFiles:\n"
+                                  "    - path: {dir}/f\n      deny: write\n"),
+                     dir.path()),
+            opts);
+        const auto w = lines(cp.diagnostics, Severity::warning);
+        REQUIRE_FALSE(w.empty());
+        CHECK(w.back() == "c.yaml:17:13: warning: " +
+                              rule_for(f, "policy b, protectedFiles(write), scope [db.service, " + dir / "cg/db.service]") +
+                              " is shadowed by " + rule_for(f, "policy a, killOnOpen, scope app.service") +
+                              " at c.yaml:8:13; in the scope of policy b but outside the scope of policy a the file is "
+                              "not protected at all");
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].rule_id == 0);
+        CHECK(cp.files[0].scope == 1);
+    }
+    SECTION("the same scope written in two policies")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("a", "  scope: {units: [app.service]}\n  killOnOpen:\n    - path: {dir}/f\n") + "---\n" +
+                         doc("b", "  scope:\n    units: [app.service, app.service]\n  protectedFiles:\n"
+                                  "    - path: {dir}/f\n      deny: write\n"),
+                     dir.path()),
+            opts);
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:18:13: warning: " +
+                                       rule_for(f, "policy b, protectedFiles(write), scope [app.service, app.service]") +
+                                       " is shadowed by " + rule_for(f, "policy a, killOnOpen, scope app.service") +
+                                       " at c.yaml:8:13; " + kNothingLost});
+    }
+    SECTION("a directory named by two rules")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("app", "  scope: {units: [app.service]}\n  killOnOpen:\n    - path: {dir}/d\n"
+                                "      recursive: true\n") +
+                         "---\n" +
+                         doc("host", "  protectedFiles:\n    - path: {dir}/d/\n      recursive: true\n      deny: write\n"),
+                     dir.path()),
+            opts);
+        CHECK(lines(cp.diagnostics) ==
+              std::vector<std::string>{"c.yaml:8:13: warning: " + rule_for(d, "policy app, killOnOpen, scope app.service") +
+                                       " is shadowed by " +
+                                       rule_for(d + "/", "policy host, protectedFiles(write), whole host") +
+                                       " at c.yaml:17:13; inside the scope the directory and everything below it are "
+                                       "only write-protected"});
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].directory);
+        CHECK(cp.files[0].rule_id == 1);
+    }
+}
+
+TEST_CASE("precedence at run time: a file rule weaker than a directory rule above it is warned about",
+          "[policy][compiler][precedence][dirs]")
+{
+    TempDir dir;
+    const std::string d = dir.mkdir("d");
+    const std::string weak = dir.write("d/sub/weak", "w");
+    const std::string strong = dir.write("d/strong", "s");
+    const std::string other = dir.write("other", "o");
     dir.mkdir("cg/app.service");
     CompileOptions opts;
     opts.cgroup2_root = dir / "cg";
 
-    SECTION("a scoped winner")
+    SECTION("an unscoped directory rule outranks weaker rules below it, not stronger ones")
     {
         const CompiledPolicy cp = compile_text(
-            with_dir(doc("host", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n") + "---\n" +
-                         doc("app", "  scope: {units: [app.service]}\n  killOnOpen:\n    - path: {dir}/f\n"),
-                     dir.path()),
-            opts);
-        CHECK(lines(cp.diagnostics) ==
-              std::vector<std::string>{"c.yaml:7:13: warning: rule for \"" + f +
-                                       "\" (policy host) is shadowed by rule for \"" + f +
-                                       "\" (policy app) at c.yaml:17:13; the winning rule applies only inside the "
-                                       "scope of policy app, so this rule is not enforced outside it (see "
-                                       "docs/policy.md, precedence)"});
-        REQUIRE(cp.files.size() == 1);
-        CHECK(cp.files[0].scope == 1);
-    }
-    SECTION("an auditing winner")
-    {
-        const CompiledPolicy cp = compile_text(
-            with_dir(doc("deny", "  protectedFiles:\n    - path: {dir}/f\n") + "---\n" +
-                         doc("watch", "  mode: audit\n  killOnOpen:\n    - path: {dir}/f\n"),
+            with_dir(doc("dirs", "  protectedFiles:\n    - path: {dir}/d\n      recursive: true\n") + "---\n" +
+                         doc("files", "  protectedFiles:\n    - path: {dir}/d/sub/weak\n      deny: write\n"
+                                      "  killOnOpen:\n    - path: {dir}/d/strong\n    - path: {dir}/other\n"),
                      dir.path()));
         CHECK(lines(cp.diagnostics) ==
-              std::vector<std::string>{"c.yaml:7:13: warning: rule for \"" + f +
-                                       "\" (policy deny) is shadowed by rule for \"" + f +
-                                       "\" (policy watch) at c.yaml:16:13; the winning rule only audits, so this "
-                                       "rule is not enforced"});
-        REQUIRE(cp.files.size() == 1);
-        CHECK(cp.files[0].audit);
+              std::vector<std::string>{
+                  "c.yaml:16:13: warning: " + rule_for(weak, "policy files, protectedFiles(write), whole host") +
+                  " is shadowed at run time by the stronger directory " +
+                  rule_for(d, "policy dirs, protectedFiles(all), whole host") +
+                  " at c.yaml:7:13, which covers it: the kernel applies the strongest matching rule, so this rule never "
+                  "decides"});
+        CHECK(cp.rules[1].outranked_by == 0u);
+        CHECK_FALSE(cp.rules[2].outranked_by.has_value());
+        CHECK_FALSE(cp.rules[3].outranked_by.has_value());
+        // Not a conflict: every rule keeps its own entry.
+        CHECK(cp.files.size() == 4);
+    }
+    SECTION("a scoped directory rule outranks only rules of the same scope; enforce outranks audit")
+    {
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("app", "  scope: {units: [app.service]}\n  killOnOpen:\n    - path: {dir}/d\n"
+                                "      recursive: true\n  protectedFiles:\n    - path: {dir}/d/strong\n") +
+                         "---\n" +
+                         doc("host", "  protectedFiles:\n    - path: {dir}/d/sub/weak\n      deny: write\n") + "---\n" +
+                         doc("audit", "  mode: audit\n  killOnOpen:\n    - path: {dir}/d/sub/weak\n"),
+                     dir.path()),
+            opts);
+        const auto w = lines(cp.diagnostics, Severity::warning);
+        // host's write rule (unscoped) wins weak's identity over audit's kill;
+        // only app's own file rule is outranked by app's directory rule.
+        REQUIRE(w.size() == 2);
+        CHECK(w[1].rfind("c.yaml:29:13: warning: " + rule_for(weak, "policy audit, killOnOpen, audit, whole host") +
+                             " is shadowed by ",
+                         0) == 0);
+        CHECK(w[0] == "c.yaml:11:13: warning: " + rule_for(strong, "policy app, protectedFiles(all), scope app.service") +
+                          " is shadowed at run time by the stronger directory " +
+                          rule_for(d, "policy app, killOnOpen, scope app.service") +
+                          " at c.yaml:8:13, which covers it: the kernel applies the strongest matching rule, so this "
+                          "rule never decides");
+    }
+    SECTION("the kernel looks at most 32 directories up")
+    {
+        std::string near = "d";
+        for (int i = 0; i < 31; ++i)
+            near += "/n";
+        std::string far = "d";
+        for (int i = 0; i < 32; ++i)
+            far += "/f";
+        const std::string near_file = dir.write(near + "/file", "n");  // d is its 32nd ancestor
+        const std::string far_file = dir.write(far + "/file", "f");    // d is its 33rd ancestor
+        const CompiledPolicy cp = compile_text(
+            with_dir(doc("p", "  killOnOpen:\n    - path: {dir}/d\n      recursive: true\n  protectedFiles:\n"
+                              "    - path: {dir}/" + near + "/file\n    - path: {dir}/" + far + "/file\n"),
+                     dir.path()));
+        // protectedFiles rules come first: 0 near, 1 far, 2 the directory.
+        CHECK(cp.rules[0].outranked_by == 2u);
+        CHECK_FALSE(cp.rules[1].outranked_by.has_value());
+        CHECK(lines(cp.diagnostics, Severity::warning).size() == 1);
     }
 }
 
@@ -563,17 +838,20 @@ TEST_CASE("find_cgroup2_mount reads mountinfo", "[policy][scope]")
 
 // ---------------------------------------------------------------- summary
 
-TEST_CASE("summarize: every policy, scope and rule, deterministic", "[policy][summary]")
+TEST_CASE("summarize: every policy, scope and rule, then what is in force", "[policy][summary]")
 {
     TempDir dir;
     const std::string f = dir.write("f", "f");
     const std::string x = dir.write("x", "x");
+    const std::string d = dir.mkdir("d");
+    const std::string bin = dir.mkdir("bin");
     const std::string unit = dir.mkdir("cg/app.service");
     CompileOptions opts;
     opts.cgroup2_root = dir / "cg";
     const CompiledPolicy cp = compile_text(
         with_dir(doc("host", "  protectedFiles:\n    - path: {dir}/f\n      deny: write\n    - path: {dir}/nope\n"
-                             "  execAllowlist: [{dir}/x, {dir}/y]\n") +
+                             "    - path: {dir}/d/\n      recursive: true\n"
+                             "  execAllowlist: [{dir}/x, {dir}/y, {dir}/bin/]\n") +
                      "---\n" +
                      doc("app", "  mode: audit\n  scope: {units: [app.service, gone.service]}\n  killOnOpen:\n"
                                 "    - path: {dir}/f\n"),
@@ -587,21 +865,115 @@ TEST_CASE("summarize: every policy, scope and rule, deterministic", "[policy][su
     const std::string expected =
         "policy host (enforce) from c.yaml\n"
         "  scope: whole host\n"
-        "  rule 0 protectedFiles(write) " + f + ": " + id(f) + ", shadowed by rule 3\n"
+        "  rule 0 protectedFiles(write) " + f + ": " + id(f) + "\n"
         "  rule 1 protectedFiles(all) " + dir / "nope" + ": not found\n"
-        "  rule 2 execAllowlist index 0, 1 file allowed\n"
+        "  rule 2 protectedFiles(all) " + d + "/: directory and everything below it, " + id(d) + "\n"
+        "  rule 3 execAllowlist index 0, 2 entries allowed\n"
         "    " + x + ": " + id(x) + "\n"
+        "    " + bin + "/ and everything below it: " + id(bin) + "\n"
         "    " + dir / "y" + ": not found\n"
         "policy app (audit) from c.yaml\n"
-        "  scope: bit 1, 1 cgroup\n"
+        "  scope: bit 1 (app.service, gone.service), 1 cgroup\n"
         "    cgroup " + unit + " id " + std::to_string(inode_of(unit)) + "\n"
         "    unit gone.service not found\n"
-        "  rule 3 killOnOpen " + f + ": " + id(f) + "\n"
-        "total: 2 policies, 4 rules, 1 file identity enforced, 1 scope, 1 exec allowlist, 2 paths not found\n";
+        "  rule 4 killOnOpen " + f + ": " + id(f) + ", shadowed by rule 0\n"
+        "in force (after precedence):\n"
+        "  " + f + ": writes denied (enforce, whole host; rule 0, policy host)\n"
+        "  " + d + "/ and everything below it: every open denied (enforce, whole host; rule 2, policy host)\n"
+        "  exec allowlist 0: 2 entries (enforce, whole host; rule 3, policy host)\n"
+        "total: 2 policies, 5 rules, 2 file identities enforced, 1 scope, 1 exec allowlist, 2 paths not found\n";
     CHECK(summarize(cp) == expected);
     CHECK(summarize(cp) == summarize(cp));
     CHECK(summarize(CompiledPolicy{}) ==
+          "in force (after precedence):\n"
+          "  nothing\n"
           "total: 0 policies, 0 rules, 0 file identities enforced, 0 scopes, 0 exec allowlists, 0 paths not found\n");
+}
+
+TEST_CASE("summarize: outranked rules, scoped entries, symlinks", "[policy][summary]")
+{
+    TempDir dir;
+    const std::string d = dir.mkdir("d");
+    const std::string inner = dir.write("d/inner", "i");
+    const std::string target = dir.write("target", "t");
+    dir.symlink(target, "link");
+    dir.mkdir("cg/app.service");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("p", "  killOnOpen:\n    - path: {dir}/d\n      recursive: true\n  protectedFiles:\n"
+                          "    - path: {dir}/d/inner\n") +
+                     "---\n" + doc("s", "  mode: audit\n  scope: {units: [app.service]}\n  protectedFiles:\n    - path: {dir}/link\n"),
+                 dir.path()),
+        opts);
+    REQUIRE(cp.ok());
+    const std::string out = summarize(cp);
+    CHECK(out.find("  rule 0 protectedFiles(all) " + inner + ": " + std::string("dev ")) != std::string::npos);
+    CHECK(out.find(", outranked at run time by directory rule 1\n") != std::string::npos);
+    CHECK(out.find("  rule 2 protectedFiles(all) " + dir / "link" + " -> " + target + ": dev ") != std::string::npos);
+    CHECK(out.find("  " + target + ": every open denied (audit, scope of policy s; rule 2, policy s)\n") !=
+          std::string::npos);
+    CHECK(out.find("  " + d + "/ and everything below it: opener killed (enforce, whole host; rule 1, policy p)\n") !=
+          std::string::npos);
+}
+
+TEST_CASE("exec allowlists whose scopes can hold the same process are reported", "[policy][compiler][summary]")
+{
+    TempDir dir;
+    dir.write("x", "x");
+    const std::string outer = dir.mkdir("cg/outer.slice");
+    const std::string inner = dir.mkdir("cg/outer.slice/inner.service");
+    dir.mkdir("cg/apart.service");
+    CompileOptions opts;
+    opts.cgroup2_root = dir / "cg";
+    const auto al = [](const std::string& scope) { return scope + "  execAllowlist: [{dir}/x]\n"; };
+    const CompiledPolicy cp = compile_text(
+        with_dir(doc("host1", al("")) + "---\n" + doc("host2", al("")) + "---\n" +
+                     doc("outer", al("  scope: {units: [outer.slice]}\n")) + "---\n" +
+                     doc("inner", al("  scope: {cgroups: [{dir}/cg/outer.slice/inner.service]}\n")) + "---\n" +
+                     doc("apart", al("  scope: {units: [apart.service]}\n")) + "---\n" +
+                     doc("apart2", al("  scope: {units: [apart.service]}\n")),
+                 dir.path()),
+        opts);
+    // Plain directories stand in for cgroups here: scope.cgroups needs cgroup2.
+    const auto errors = lines(cp.diagnostics, Severity::error);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].find("is not on a cgroup v2 filesystem") != std::string::npos);
+
+    std::vector<std::string> got;
+    for (const auto& o : cp.allowlist_overlaps)
+        got.push_back(std::to_string(o.first) + "+" + std::to_string(o.second) + ": " + o.reason);
+    CHECK(got == std::vector<std::string>{
+                     "0+1: both apply to the whole host",
+                     "0+2: the allowlist of policy host1 applies to the whole host",
+                     "0+3: the allowlist of policy host1 applies to the whole host",
+                     "0+4: the allowlist of policy host1 applies to the whole host",
+                     "0+5: the allowlist of policy host1 applies to the whole host",
+                     "1+2: the allowlist of policy host2 applies to the whole host",
+                     "1+3: the allowlist of policy host2 applies to the whole host",
+                     "1+4: the allowlist of policy host2 applies to the whole host",
+                     "1+5: the allowlist of policy host2 applies to the whole host",
+                     "4+5: both scopes name unit apart.service",
+                 });
+
+    // With real cgroup paths (units found below the root), nesting counts.
+    const CompiledPolicy nested = compile_text(
+        with_dir(doc("outer", al("  scope: {units: [outer.slice]}\n")) + "---\n" +
+                     doc("inner", al("  scope: {units: [inner.service]}\n")) + "---\n" +
+                     doc("apart", al("  scope: {units: [apart.service]}\n")),
+                 dir.path()),
+        opts);
+    REQUIRE(nested.ok());
+    REQUIRE(nested.allowlist_overlaps.size() == 1);
+    CHECK(nested.allowlist_overlaps[0].first == 0);
+    CHECK(nested.allowlist_overlaps[0].second == 1);
+    CHECK(nested.allowlist_overlaps[0].reason ==
+          "cgroup " + inner + " (policy inner) is below cgroup " + outer + " (policy outer)");
+    const std::string out = summarize(nested);
+    CHECK(out.find("  a process must pass every exec allowlist whose scope holds it\n"
+                   "  note: exec allowlists 0 and 1 can hold the same process (cgroup " +
+                   inner + " (policy inner) is below cgroup " + outer +
+                   " (policy outer)); it may only execute what both allow\n") != std::string::npos);
 }
 
 TEST_CASE("parse_policy_paths then compile, from files on disk", "[policy][compiler][files]")

@@ -176,7 +176,8 @@ TEST_CASE("unknown keys are errors at the key, naming the keys allowed", "[polic
               "metadata, spec",
           });
     CHECK(errors_of(header() + "  killOnOpen:\n    - path: /a\n      deny: all\n") ==
-          std::vector<std::string>{"p.yaml:8:7: error: unknown key \"deny\" in killOnOpen entry; expected path"});
+          std::vector<std::string>{
+              "p.yaml:8:7: error: unknown key \"deny\" in killOnOpen entry; expected one of: path, recursive"});
     CHECK(errors_of(header() + "  killOnOpen: [{path: /a}]\n  scope:\n    unit: [a.service]\n") ==
           std::vector<std::string>{
               "p.yaml:8:5: error: unknown key \"unit\" in scope; expected one of: units, cgroups",
@@ -244,17 +245,47 @@ TEST_CASE("paths must be absolute", "[policy][parser]")
           std::vector<std::string>{"p.yaml:7:13: error: path \"/a\\x00b\" contains a NUL byte"});
 }
 
-TEST_CASE("directory rules are refused, never silently narrowed", "[policy][parser]")
+TEST_CASE("directory rules: recursive and a trailing '/' are read as written", "[policy][parser][dirs]")
 {
-    CHECK(errors_of(header() + "  protectedFiles:\n    - path: /srv/secrets/\n      deny: all\n") ==
-          std::vector<std::string>{"p.yaml:7:13: error: directory rules are not supported yet: \"/srv/secrets/\""});
-    CHECK(errors_of(header() + "  protectedFiles:\n    - path: /srv/secrets\n      recursive: true\n") ==
-          std::vector<std::string>{
-              "p.yaml:8:18: error: directory rules are not supported yet: \"/srv/secrets\" (recursive: true)"});
-    CHECK(errors_of(header() + "  execAllowlist:\n    - /usr/bin/\n") ==
-          std::vector<std::string>{"p.yaml:7:7: error: directory rules are not supported yet: \"/usr/bin/\""});
-    CHECK(errors_of(header() + "  killOnOpen:\n    - path: /tmp/\n") ==
-          std::vector<std::string>{"p.yaml:7:13: error: directory rules are not supported yet: \"/tmp/\""});
+    const auto r = parse(header() + R"(  protectedFiles:
+    - path: /srv/secrets/
+      recursive: true
+      deny: all
+    - path: /srv/docs
+      recursive: TRUE
+      deny: write
+  killOnOpen:
+    - path: /srv/trap
+      recursive: true
+    - path: /tmp/canary
+      recursive: false
+  execAllowlist:
+    - /usr/bin/
+    - /usr/sbin/nginx
+)");
+    REQUIRE(r.diagnostics.empty());
+    REQUIRE(r.policies.size() == 1);
+    const Policy& p = r.policies[0];
+    REQUIRE(p.protected_files.size() == 2);
+    CHECK(p.protected_files[0].path == "/srv/secrets/");
+    CHECK(p.protected_files[0].recursive);
+    CHECK(p.protected_files[1].path == "/srv/docs");
+    CHECK(p.protected_files[1].recursive);
+    REQUIRE(p.kill_on_open.size() == 2);
+    CHECK(p.kill_on_open[0].path == "/srv/trap");
+    CHECK(p.kill_on_open[0].recursive);
+    CHECK(p.kill_on_open[0].loc.line == 14);
+    CHECK(p.kill_on_open[0].loc.column == 13);
+    CHECK_FALSE(p.kill_on_open[1].recursive);
+    REQUIRE(p.exec_allowlist.has_value());
+    CHECK((*p.exec_allowlist)[0].path == "/usr/bin/");
+
+    CHECK(errors_of(header() + "  killOnOpen:\n    - path: /srv/trap\n      recursive: on\n") ==
+          std::vector<std::string>{"p.yaml:8:18: error: invalid value \"on\" for recursive; expected true or false"});
+    CHECK(errors_of(header() + "  killOnOpen:\n    - path: /srv/trap\n      recursive: [true]\n") ==
+          std::vector<std::string>{"p.yaml:8:18: error: expected true or false, found a sequence"});
+    CHECK(errors_of(header() + "  protectedFiles:\n    - path: /srv/trap\n      recursive:\n") ==
+          std::vector<std::string>{"p.yaml:8:7: error: expected true or false, found null"});
 }
 
 TEST_CASE("empty lists are errors", "[policy][parser]")
@@ -268,6 +299,10 @@ TEST_CASE("empty lists are errors", "[policy][parser]")
           std::vector<std::string>{"p.yaml:6:15: error: killOnOpen is empty; remove the key or add entries"});
     CHECK(errors_of(header() + "  killOnOpen: [{path: /a}]\n  scope:\n    units: []\n") ==
           std::vector<std::string>{"p.yaml:8:12: error: units is empty; remove the key or add entries"});
+    CHECK(errors_of(header() + "  killOnOpen: [{path: /a}]\n  scope:\n    cgroups: []\n") ==
+          std::vector<std::string>{"p.yaml:8:14: error: cgroups is empty; remove the key or add entries"});
+    CHECK(errors_of(header() + "  killOnOpen: [{path: /a}]\n  scope: []\n") ==
+          std::vector<std::string>{"p.yaml:7:10: error: expected a mapping, found a sequence"});
 }
 
 TEST_CASE("missing required keys are reported at the enclosing mapping", "[policy][parser]")

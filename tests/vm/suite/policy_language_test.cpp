@@ -1,0 +1,297 @@
+// The v1 policy language end to end in LSM mode: directory rules, every way
+// of changing a write-protected file, scopes, audit mode, precedence.
+// Runs as root inside the test VM next to the real bulwarkd.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "vm_env.h"
+
+namespace fs = std::filesystem;
+using vmtest::Outcome;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kDir = "/tmp/pl";
+const std::string kAudit = kDir + "/audit.jsonl";
+const std::string kScope = "/sys/fs/cgroup/plscope";
+const std::string kExecScope = "/sys/fs/cgroup/plexec";
+const int kToolExit = 42;
+const std::string kDocBytes = "the handbook, unchangeable\n";
+
+std::string g_self;
+vmtest::Daemon g_daemon;
+
+std::string p(const std::string& name) { return kDir + "/" + name; }
+
+void setup() {
+    for (const char* d : {"vault", "vault/sub", "docs", "bin", "etc", "policies"}) fs::create_directories(p(d));
+    vmtest::write_file(p("vault/a.txt"), "vault a\n");
+    vmtest::write_file(p("vault/sub/b.txt"), "vault b\n");
+    vmtest::write_file(p("docs/readme.txt"), kDocBytes);
+    vmtest::write_file(p("single.txt"), "single\n");
+    vmtest::write_file(p("canary.txt"), "canary\n");
+    vmtest::write_file(p("scoped.txt"), "scoped\n");
+    vmtest::write_file(p("audited.txt"), "audited\n");
+    vmtest::write_file(p("both.txt"), "both\n");
+    vmtest::write_file(p("outside.txt"), "moved in later\n");
+    vmtest::write_file(p("replacement.txt"), "replacement\n");
+    for (const char* t : {"bin/tool", "other-tool"}) {
+        fs::copy_file(g_self, p(t), fs::copy_options::overwrite_existing);
+        chmod(p(t).c_str(), 0755);
+    }
+    mkdir(kScope.c_str(), 0755);
+    mkdir(kExecScope.c_str(), 0755);
+
+    vmtest::write_file(p("policies/10-dirs.yaml"), R"(apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: pl-dirs
+spec:
+  protectedFiles:
+    - path: /tmp/pl/vault
+      recursive: true
+      deny: all
+    - path: /tmp/pl/docs/
+      recursive: true
+      deny: write
+    - path: /tmp/pl/single.txt
+      deny: write
+    - path: /tmp/pl/both.txt
+      deny: all
+  killOnOpen:
+    - path: /tmp/pl/canary.txt
+)");
+    vmtest::write_file(p("policies/20-scoped.yaml"), R"(apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: pl-scoped
+spec:
+  scope:
+    cgroups: [/sys/fs/cgroup/plscope]
+  protectedFiles:
+    - path: /tmp/pl/scoped.txt
+---
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: pl-audit
+spec:
+  mode: audit
+  protectedFiles:
+    - path: /tmp/pl/audited.txt
+    - path: /tmp/pl/both.txt
+---
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: pl-exec
+spec:
+  scope:
+    cgroups: [/sys/fs/cgroup/plexec]
+  execAllowlist:
+    - /tmp/pl/bin/
+)");
+    vmtest::write_file(p("bulwark.yaml"), "policyDir: /tmp/pl/policies\nauditLog: /tmp/pl/audit.jsonl\nmode: lsm\n");
+}
+
+// Runs fn in a child and returns the errno it reports (0: allowed).
+int child_errno(const std::function<int()>& fn) {
+    Outcome o = vmtest::run_child([&](int) { return fn(); });
+    REQUIRE(o.exited);
+    return o.exit_code;
+}
+
+int rc_errno(int rc) { return rc == 0 ? 0 : errno; }
+
+std::vector<json> records_of(pid_t pid) {
+    return vmtest::wait_for_audit(kAudit, [pid](const json& r) { return r.value("pid", -1) == pid; });
+}
+
+// Runs fn in a child, expects EPERM, and returns the child's audit record.
+json denied(const std::function<int()>& fn) {
+    Outcome o = vmtest::run_child([&](int) { return fn(); });
+    REQUIRE(o.exited);
+    CHECK(o.exit_code == EPERM);
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    return recs[0];
+}
+
+}  // namespace
+
+TEST_CASE("a recursive deny-all directory covers old, new and moved-in files", "[dirs]") {
+    for (const std::string& f : {p("vault/a.txt"), p("vault/sub/b.txt")}) {
+        INFO(f);
+        json r = denied([&] { return vmtest::open_errno(f, O_RDONLY); });
+        CHECK(r["path"] == f);
+        CHECK(r["via_directory"] == true);
+        CHECK(r["rule_path"] == "/tmp/pl/vault");
+        CHECK(r["policy"] == "pl-dirs");
+    }
+    // Created after the policy was loaded (mknod creates without opening).
+    REQUIRE(mknod(p("vault/new.txt").c_str(), S_IFREG | 0644, 0) == 0);
+    CHECK(child_errno([] { return vmtest::open_errno(p("vault/new.txt"), O_RDONLY); }) == EPERM);
+    // Moved in from outside: allowed, and from then on protected.
+    CHECK(child_errno([] { return rc_errno(rename(p("outside.txt").c_str(), p("vault/moved.txt").c_str())); }) == 0);
+    CHECK(child_errno([] { return vmtest::open_errno(p("vault/moved.txt"), O_RDONLY); }) == EPERM);
+    // Moving a protected file out is refused.
+    json r = denied([] { return rc_errno(rename(p("vault/a.txt").c_str(), p("stolen.txt").c_str())); });
+    CHECK(r["kind"] == "file_change");
+    CHECK(r["op"] == "rename");
+    CHECK(r["name"] == "a.txt");
+    // The directory itself cannot be listed.
+    CHECK(child_errno([] { return vmtest::open_errno(p("vault"), O_RDONLY | O_DIRECTORY); }) == EPERM);
+}
+
+TEST_CASE("a write-protected directory refuses every way of changing its files", "[write]") {
+    const std::string f = p("docs/readme.txt");
+    // Reading stays allowed.
+    CHECK(child_errno([&] { return vmtest::open_errno(f, O_RDONLY); }) == 0);
+
+    struct Way {
+        const char* name;
+        std::function<int()> fn;
+        const char* op;  // expected record op, or nullptr for an open
+    };
+    const std::vector<Way> ways = {
+        {"write-open", [&] { return vmtest::open_errno(f, O_WRONLY); }, nullptr},
+        {"append-open", [&] { return vmtest::open_errno(f, O_WRONLY | O_APPEND); }, nullptr},
+        {"O_TRUNC", [&] { return vmtest::open_errno(f, O_RDONLY | O_TRUNC); }, nullptr},
+        {"truncate", [&] { return rc_errno(truncate(f.c_str(), 0)); }, "truncate"},
+        {"unlink", [&] { return rc_errno(unlink(f.c_str())); }, "unlink"},
+        {"rename away", [&] { return rc_errno(rename(f.c_str(), p("gone.txt").c_str())); }, "rename"},
+        {"rename over", [&] { return rc_errno(rename(p("replacement.txt").c_str(), f.c_str())); }, "rename-over"},
+        {"link", [&] { return rc_errno(link(f.c_str(), p("docs-link.txt").c_str())); }, "link"},
+        {"chmod", [&] { return rc_errno(chmod(f.c_str(), 0666)); }, "chmod"},
+        {"chown", [&] { return rc_errno(chown(f.c_str(), 1000, 1000)); }, "chown"},
+        {"setxattr", [&] { return rc_errno(setxattr(f.c_str(), "trusted.bw", "x", 1, 0)); }, "setxattr"},
+        {"removexattr", [&] { return rc_errno(removexattr(f.c_str(), "trusted.bw")); }, "removexattr"},
+    };
+    for (const auto& w : ways) {
+        INFO(w.name);
+        json r = denied(w.fn);
+        if (w.op) {
+            CHECK(r["kind"] == "file_change");
+            CHECK(r["op"] == w.op);
+        } else {
+            CHECK(r["kind"] == "file_open");
+            CHECK(r["write"] == true);
+        }
+        CHECK(r["rule"] == "protectedFiles(write)");
+        CHECK(r["action"] == "denied");
+    }
+    struct stat st {};
+    REQUIRE(stat(f.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0644);
+    CHECK(st.st_uid == 0);
+    CHECK(vmtest::read_file(f) == kDocBytes);
+    CHECK(!fs::exists(p("gone.txt")));
+    CHECK(vmtest::read_file(p("replacement.txt")) == "replacement\n");
+}
+
+TEST_CASE("a write-protected file and a kill-on-open file cannot be removed or replaced", "[write]") {
+    CHECK(child_errno([] { return rc_errno(unlink(p("single.txt").c_str())); }) == EPERM);
+    CHECK(child_errno([] { return rc_errno(rename(p("single.txt").c_str(), p("s2.txt").c_str())); }) == EPERM);
+    CHECK(child_errno([] { return rc_errno(chmod(p("single.txt").c_str(), 0600)); }) == EPERM);
+    CHECK(child_errno([] { return vmtest::open_errno(p("single.txt"), O_RDONLY); }) == 0);
+    CHECK(child_errno([] { return rc_errno(unlink(p("canary.txt").c_str())); }) == EPERM);
+    CHECK(child_errno([] { return rc_errno(rename(p("replacement.txt").c_str(), p("canary.txt").c_str())); }) ==
+          EPERM);
+    CHECK(vmtest::read_file(p("single.txt")) == "single\n");
+}
+
+TEST_CASE("a scoped policy applies inside its cgroup and not outside", "[scope]") {
+    Outcome inside = vmtest::run_child([](int) {
+        vmtest::join_cgroup(kScope);
+        return vmtest::open_errno(p("scoped.txt"), O_RDONLY);
+    });
+    CHECK(inside.exit_code == EPERM);
+    auto recs = records_of(inside.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["policy"] == "pl-scoped");
+    // A cgroup below the scope's cgroup is inside too.
+    Outcome nested = vmtest::run_child([](int) {
+        vmtest::join_cgroup(kScope + "/child");
+        return vmtest::open_errno(p("scoped.txt"), O_RDONLY);
+    });
+    CHECK(nested.exit_code == EPERM);
+    CHECK(child_errno([] { return vmtest::open_errno(p("scoped.txt"), O_RDONLY); }) == 0);
+}
+
+TEST_CASE("an audit policy allows and logs what enforce would have denied", "[audit]") {
+    Outcome o = vmtest::run_child([](int out) {
+        std::string s = vmtest::read_file(p("audited.txt"));
+        return write(out, s.data(), s.size()) == ssize_t(s.size()) ? 0 : 1;
+    });
+    CHECK(o.exit_code == 0);
+    CHECK(o.output == "audited\n");
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["action"] == "allowed-by-audit");
+    CHECK(recs[0]["policy"] == "pl-audit");
+    CHECK(recs[0]["policy_mode"] == "audit");
+    CHECK(recs[0]["path"] == p("audited.txt"));
+}
+
+TEST_CASE("the same file in an audit and an enforce policy is enforced", "[precedence]") {
+    json r = denied([] { return vmtest::open_errno(p("both.txt"), O_RDONLY); });
+    CHECK(r["policy"] == "pl-dirs");
+    CHECK(r["policy_mode"] == "enforce");
+}
+
+namespace {
+Outcome exec_in(const std::string& path, const std::string& cgroup) {
+    return vmtest::run_child([&](int) {
+        vmtest::join_cgroup(cgroup);
+        Outcome t = vmtest::run_child([&](int) {
+            execl(path.c_str(), path.c_str(), "--bulwark-test-tool", nullptr);
+            return 200 + errno;
+        });
+        return t.exited ? t.exit_code : 250;
+    });
+}
+}  // namespace
+
+TEST_CASE("an allowlisted directory allows everything below it, also added later", "[exec]") {
+    CHECK(exec_in(p("bin/tool"), kExecScope).exit_code == kToolExit);
+    CHECK(exec_in(p("other-tool"), kExecScope).exit_code == 200 + EPERM);
+    fs::create_directories(p("bin/later"));
+    fs::copy_file(g_self, p("bin/later/new-tool"));
+    chmod(p("bin/later/new-tool").c_str(), 0755);
+    CHECK(exec_in(p("bin/later/new-tool"), kExecScope).exit_code == kToolExit);
+    CHECK(exec_in(p("other-tool"), kScope).exit_code == kToolExit);  // outside the allowlist's scope
+}
+
+int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], "--bulwark-test-tool") == 0) return kToolExit;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) return 2;
+    g_self.assign(self, size_t(n));
+    try {
+        setup();
+        g_daemon.start("/usr/sbin/bulwarkd", p("bulwark.yaml"));
+    } catch (const std::exception& e) {
+        std::cerr << "vm suite setup failed: " << e.what() << "\n";
+        return 3;
+    }
+    int rc = Catch::Session().run(argc, argv);
+    if (int stop = g_daemon.stop(); stop != 0) {
+        std::cerr << "bulwarkd did not stop cleanly: status " << stop << "\n";
+        if (rc == 0) rc = 1;
+    }
+    return rc;
+}
