@@ -1,19 +1,21 @@
 #include "daemon/loader.h"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <bpf/libbpf.h>
 
-#include "bulwark_abi.h"  // the skeleton embeds these types
+#include "bulwark_abi.h"  // the skeletons embed these types
 #include "daemon/log.h"
 #include "lsm.skel.h"
+#include "tracepoint.skel.h"
 
 namespace bulwark {
 namespace {
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
-    // libbpf's own messages (verifier logs on failure) go to the loader log.
+    // libbpf's own messages (verifier logs on failure) go to the log.
     if (level == LIBBPF_DEBUG) return 0;
     char buf[4096];
     const int n = vsnprintf(buf, sizeof(buf), fmt, args);
@@ -23,14 +25,93 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt, va_list args) {
     return n;
 }
 
-std::string attach_hint(int err) {
+std::string lsm_hint(int err) {
     if (err == EPERM)
-        return "the kernel refused the BPF trampoline (function tracing disabled, lockdown, or "
-               "missing CAP_BPF/CAP_SYS_ADMIN)";
+        return "the kernel refused the BPF trampoline LSM programs need (function tracing disabled, lockdown, "
+               "or missing CAP_BPF/CAP_PERFMON)";
     if (err == EINVAL || err == EOPNOTSUPP || err == 524 /* ENOTSUPP */)
         return "BPF LSM is not active on this kernel";
     return "";
 }
+
+// Everything both modes share: the skeleton, its links, its maps.
+template <typename Skel, void (*Destroy)(Skel*)>
+class SkeletonEnforcer : public Enforcer {
+public:
+    SkeletonEnforcer(Skel* skel, EnforcementMode mode) : skel_(skel), mode_(mode) {}
+    ~SkeletonEnforcer() override {
+        for (bpf_link* l : links_) bpf_link__destroy(l);
+        Destroy(skel_);
+    }
+    EnforcementMode mode() const override { return mode_; }
+    PolicyMapFds maps() const override {
+        return PolicyMapFds{
+            bpf_map__fd(skel_->maps.bw_files),  bpf_map__fd(skel_->maps.bw_exec),
+            bpf_map__fd(skel_->maps.bw_scopes), bpf_map__fd(skel_->maps.bw_config),
+            bpf_map__fd(skel_->maps.bw_state),  bpf_map__fd(skel_->maps.bw_counters),
+        };
+    }
+    int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }
+    const std::vector<std::string>& attached() const override { return names_; }
+
+    // Attaches every program of the object (as its section says).
+    Status attach_all(const std::function<std::string(int)>& hint) {
+        bpf_program* prog = nullptr;
+        bpf_object__for_each_program(prog, skel_->obj) {
+            bpf_link* link = bpf_program__attach(prog);
+            if (!link) {
+                const int err = errno;
+                std::string what = std::string("attach ") + bpf_program__section_name(prog);
+                if (auto h = hint(err); !h.empty()) what += " — " + h;
+                return Error{what, err};
+            }
+            links_.push_back(link);
+            names_.push_back(bpf_program__section_name(prog));
+        }
+        return std::nullopt;
+    }
+
+    Skel* skel() { return skel_; }
+
+private:
+    Skel* skel_;
+    EnforcementMode mode_;
+    std::vector<bpf_link*> links_;
+    std::vector<std::string> names_;
+};
+
+using LsmEnforcerBase = SkeletonEnforcer<bulwark_lsm, bulwark_lsm__destroy>;
+class LsmEnforcer final : public LsmEnforcerBase {
+public:
+    using LsmEnforcerBase::LsmEnforcerBase;
+    std::vector<Limitation> limitations() const override { return {}; }
+};
+
+using TpEnforcerBase = SkeletonEnforcer<bulwark_tracepoint, bulwark_tracepoint__destroy>;
+class TracepointEnforcer final : public TpEnforcerBase {
+public:
+    TracepointEnforcer(bulwark_tracepoint* skel, bool protect_audit_only)
+        : TpEnforcerBase(skel, EnforcementMode::tracepoint), protect_audit_only_(protect_audit_only) {}
+    std::vector<Limitation> limitations() const override {
+        return {
+            {"protectedFiles",
+             std::string("opens cannot be refused: ") +
+                 (protect_audit_only_ ? "they are only reported (tracepointProtectedFiles: audit)"
+                                      : "the opener is killed after the open succeeded (before it returns)") +
+                 "; an O_TRUNC open has truncated the file before that; unlink, rename, link, truncate(2), chmod, "
+                 "chown and xattr changes are not seen; opens through io_uring are not seen"},
+            {"killOnOpen",
+             "the open succeeds and the opener is killed before the syscall returns (it reads nothing); an O_TRUNC "
+             "open has truncated the file; opens through io_uring are not seen"},
+            {"execAllowlist",
+             "the exec succeeds and the process is killed before its first instruction; for a script only its "
+             "interpreter is checked"},
+        };
+    }
+
+private:
+    bool protect_audit_only_;
+};
 
 }  // namespace
 
@@ -43,7 +124,7 @@ std::string active_lsm_list() {
     return ss.str();
 }
 
-Result<std::unique_ptr<LsmPrograms>> LsmPrograms::load(const LoadOptions& opts) {
+Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts) {
     libbpf_set_print(libbpf_print);
     const std::string lsms = active_lsm_list();
     if (!lsms.empty() && ("," + lsms + ",").find(",bpf,") == std::string::npos) {
@@ -51,50 +132,31 @@ Result<std::unique_ptr<LsmPrograms>> LsmPrograms::load(const LoadOptions& opts) 
                          "\" (add bpf to the lsm= boot parameter)",
                      EOPNOTSUPP};
     }
-
     bulwark_lsm* skel = bulwark_lsm__open();
     if (!skel) return errno_error("open BPF object lsm");
-    std::unique_ptr<LsmPrograms> progs(new LsmPrograms(skel));
-
+    auto e = std::make_unique<LsmEnforcer>(skel, EnforcementMode::lsm);
     if (int err = bpf_map__set_max_entries(skel->maps.bw_events, opts.ring_buffer_bytes); err)
         return Error{"size ring buffer bw_events", -err};
     if (int err = bulwark_lsm__load(skel); err) {
         std::string what = "load BPF LSM programs";
-        if (auto hint = attach_hint(-err); !hint.empty()) what += " — " + hint;
+        if (auto hint = lsm_hint(-err); !hint.empty()) what += " — " + hint;
         return Error{what, -err};
     }
-
-    struct {
-        bpf_program* prog;
-        bpf_link** link;
-        const char* hook;
-    } hooks[] = {
-        {skel->progs.bw_lsm_file_open, &skel->links.bw_lsm_file_open, "lsm/file_open"},
-        {skel->progs.bw_lsm_bprm_check, &skel->links.bw_lsm_bprm_check, "lsm/bprm_check_security"},
-    };
-    for (auto& h : hooks) {
-        bpf_link* link = bpf_program__attach_lsm(h.prog);
-        if (!link) {
-            const int err = errno;
-            std::string what = std::string("attach ") + h.hook;
-            if (auto hint = attach_hint(err); !hint.empty()) what += " — " + hint;
-            return Error{what, err};
-        }
-        *h.link = link;  // owned by the skeleton: detached by bulwark_lsm__destroy
-    }
-    return progs;
+    if (auto err = e->attach_all(lsm_hint)) return *err;
+    return std::unique_ptr<Enforcer>(std::move(e));
 }
 
-LsmPrograms::~LsmPrograms() { bulwark_lsm__destroy(skel_); }
-
-PolicyMapFds LsmPrograms::maps() const {
-    return PolicyMapFds{
-        bpf_map__fd(skel_->maps.bw_files),  bpf_map__fd(skel_->maps.bw_exec),
-        bpf_map__fd(skel_->maps.bw_scopes), bpf_map__fd(skel_->maps.bw_config),
-        bpf_map__fd(skel_->maps.bw_state),  bpf_map__fd(skel_->maps.bw_counters),
-    };
+Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts) {
+    libbpf_set_print(libbpf_print);
+    bulwark_tracepoint* skel = bulwark_tracepoint__open();
+    if (!skel) return errno_error("open BPF object tracepoint");
+    auto e = std::make_unique<TracepointEnforcer>(skel, opts.tracepoint_protect_audit_only);
+    skel->rodata->bw_tp_settings.protect_audit_only = opts.tracepoint_protect_audit_only ? 1 : 0;
+    if (int err = bpf_map__set_max_entries(skel->maps.bw_events, opts.ring_buffer_bytes); err)
+        return Error{"size ring buffer bw_events", -err};
+    if (int err = bulwark_tracepoint__load(skel); err) return Error{"load BPF tracepoint programs", -err};
+    if (auto err = e->attach_all([](int) { return std::string(); })) return *err;
+    return std::unique_ptr<Enforcer>(std::move(e));
 }
-
-int LsmPrograms::events_fd() const { return bpf_map__fd(skel_->maps.bw_events); }
 
 }  // namespace bulwark

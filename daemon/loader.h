@@ -1,13 +1,14 @@
-// loader.h — loads and attaches the BPF programs (the feature probe is the
-// real load and attach: if it fails, the mode is not available).
+// loader.h — loads and attaches the BPF programs of one enforcement mode.
+// The feature probe is the real load and attach: if it fails, that mode is
+// not available on this kernel, and the error says which step failed and why.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "daemon/error.h"
-
-struct bulwark_lsm;
 
 namespace bulwark {
 
@@ -27,26 +28,31 @@ struct PolicyMapFds {
 
 struct LoadOptions {
     uint32_t ring_buffer_bytes = 1u << 20;
+    // tracepoint mode: protected files are only reported, not killed.
+    bool tracepoint_protect_audit_only = false;
 };
 
-// The LSM programs, loaded and attached.  Destroying it detaches every link
-// and frees the maps; nothing is pinned.
-class LsmPrograms {
+// What one rule kind gets in a mode, for status and logs.
+struct Limitation {
+    std::string rule_kind;  // "protectedFiles", "killOnOpen", "execAllowlist"
+    std::string text;
+};
+
+// Loaded, attached programs.  Destroying it detaches every link and frees the
+// maps; nothing is pinned.
+class Enforcer {
 public:
-    // Loads, verifies and attaches file_open and bprm_check_security.  The
-    // error says which step failed, why, and what that usually means.
-    static Result<std::unique_ptr<LsmPrograms>> load(const LoadOptions& opts);
-    ~LsmPrograms();
-    LsmPrograms(const LsmPrograms&) = delete;
-    LsmPrograms& operator=(const LsmPrograms&) = delete;
-
-    PolicyMapFds maps() const;
-    int events_fd() const;
-
-private:
-    explicit LsmPrograms(bulwark_lsm* skel) : skel_(skel) {}
-    bulwark_lsm* skel_;
+    virtual ~Enforcer() = default;
+    virtual EnforcementMode mode() const = 0;
+    virtual PolicyMapFds maps() const = 0;
+    virtual int events_fd() const = 0;
+    virtual const std::vector<std::string>& attached() const = 0;  // "lsm/file_open", ...
+    // What this mode cannot do, per rule kind (empty for LSM mode).
+    virtual std::vector<Limitation> limitations() const = 0;
 };
+
+Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts);
+Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts);
 
 // The kernel's active LSM list (/sys/kernel/security/lsm), or "" if unreadable.
 std::string active_lsm_list();
