@@ -20,6 +20,8 @@ int main(int argc, char** argv)
 
     const std::vector<Command> commands = {
         add_check_command(app),
+        add_status_command(app),
+        add_reload_command(app),
     };
 
     try {

@@ -12,6 +12,7 @@ namespace bulwark::ctl {
 inline constexpr int exit_ok = 0;       // success (warnings allowed)
 inline constexpr int exit_invalid = 1;  // the command ran and found errors
 inline constexpr int exit_usage = 2;    // bad command line
+inline constexpr int exit_not_running = 3;  // bulwarkd is not running / cannot be reached
 
 struct Command {
     CLI::App* app = nullptr;   // the subcommand, to see whether it was chosen
@@ -21,5 +22,10 @@ struct Command {
 // `bulwarkctl check FILE|DIR...`: parse and compile policies, print every
 // diagnostic to stderr and the summary to stdout when valid.
 Command add_check_command(CLI::App& app);
+
+// `bulwarkctl status`: what the running daemon enforces (daemon_commands.cpp).
+Command add_status_command(CLI::App& app);
+// `bulwarkctl reload`: compile and switch; exit 1 if the policy is refused.
+Command add_reload_command(CLI::App& app);
 
 }  // namespace bulwark::ctl

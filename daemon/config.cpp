@@ -83,6 +83,16 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
             else if (s == "batch") r.config.audit_flush = FlushPolicy::batch;
             else if (s == "fsync") r.config.audit_flush = FlushPolicy::fsync;
             else error(r, filename, v, "invalid value \"" + s + "\" for auditFlush; expected one of: none, batch, fsync");
+        } else if (key == "tracepointProtectedFiles") {
+            const std::string s = v.IsScalar() ? v.as<std::string>() : "";
+            if (s == "kill") r.config.tracepoint_protect_audit_only = false;
+            else if (s == "audit") r.config.tracepoint_protect_audit_only = true;
+            else error(r, filename, v, "invalid value \"" + s + "\" for tracepointProtectedFiles; expected one of: kill, audit");
+        } else if (key == "controlSocket") {
+            if (scalar(r, filename, key, v) && !v.as<std::string>().empty() && v.as<std::string>()[0] == '/')
+                r.config.control_socket = v.as<std::string>();
+            else
+                error(r, filename, v, "controlSocket must be an absolute path");
         } else if (key == "journalCoalesceMs") {
             uint32_t ms = 0;
             if (scalar(r, filename, key, v) && YAML::convert<uint32_t>::decode(v, ms) && ms <= 60000)
@@ -92,7 +102,7 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
         } else {
             error(r, filename, kv.first,
                   "unknown key \"" + key + "\"; expected one of: policyDir, auditLog, journal, mode, ringBufferKiB, "
-                  "auditFlush, journalCoalesceMs");
+                  "auditFlush, journalCoalesceMs, controlSocket, tracepointProtectedFiles");
         }
     }
     return r;

@@ -20,6 +20,10 @@ struct DaemonConfig {
     uint32_t ring_buffer_kib = 1024;  // power of two, >= 4 KiB page
     FlushPolicy audit_flush = FlushPolicy::batch;
     uint32_t journal_coalesce_ms = 1000;  // 0: no coalescing
+    std::string control_socket = "/run/bulwark/control.sock";
+    // Tracepoint mode can't refuse an open: kill the opener of a protected
+    // file (default) or only report it.
+    bool tracepoint_protect_audit_only = false;
 };
 
 struct ConfigResult {

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <map>
 
 #include <systemd/sd-daemon.h>
 
@@ -32,17 +34,46 @@ sigset_t handled_signals() {
     return mask;
 }
 
-size_t count_kind(const policy::CompiledPolicy& c, policy::RuleKind k) {
-    size_t n = 0;
-    for (const auto& r : c.rules) n += r.kind == k;
-    return n;
+int64_t wall_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+const char* rule_key(policy::RuleKind k) {
+    switch (k) {
+        case policy::RuleKind::protect_write:
+        case policy::RuleKind::protect_all: return "protectedFiles";
+        case policy::RuleKind::kill_on_open: return "killOnOpen";
+        case policy::RuleKind::exec_allowlist: return "execAllowlist";
+    }
+    return "?";
+}
+
+nlohmann::json rule_counts(const policy::CompiledPolicy& c) {
+    nlohmann::json j = {{"protectedFiles", 0}, {"killOnOpen", 0}, {"execAllowlist", 0}};
+    for (const auto& r : c.rules) j[rule_key(r.kind)] = j[rule_key(r.kind)].get<int>() + 1;
+    return j;
 }
 
 }  // namespace
 
+CompileOutcome compile_policy_dir(const std::string& dir) {
+    CompileOutcome out;
+    auto parsed = policy::parse_policy_paths({dir});
+    out.diagnostics = parsed.diagnostics;
+    out.policies = parsed.policies.size();
+    if (!parsed.ok()) return out;
+    auto compiled = std::make_shared<policy::CompiledPolicy>(policy::compile(parsed.policies));
+    out.diagnostics.insert(out.diagnostics.end(), compiled->diagnostics.begin(), compiled->diagnostics.end());
+    if (compiled->ok()) out.compiled = std::move(compiled);
+    return out;
+}
+
 std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& opts) {
     auto lg = log::get("daemon");
     std::unique_ptr<Daemon> d(new Daemon());
+    d->started_at_ns_ = wall_now_ns();
 
     // Block the signals we handle before any thread starts: every thread
     // inherits the mask, and run() takes them from a signalfd.
@@ -61,25 +92,15 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     d->config_ = cfg.config;
     if (opts.policy_dir) d->config_.policy_dir = *opts.policy_dir;
     if (opts.audit_log) d->config_.audit_log = *opts.audit_log;
+    if (opts.control_socket) d->config_.control_socket = *opts.control_socket;
     lg->info("settings {}: policyDir {}, auditLog {}, mode {}", opts.config_path, d->config_.policy_dir,
              d->config_.audit_log, to_string(d->config_.mode));
 
-    if (d->config_.mode == ModeSetting::tracepoint) {
-        lg->error("mode tracepoint is not available in this version of bulwarkd; not starting");
-        return kExitUnsupported;
-    }
-
     // Compile first: a bad policy never gets as far as the kernel.
-    auto parsed = policy::parse_policy_paths({d->config_.policy_dir});
-    log_diagnostics(parsed.diagnostics);
-    if (!parsed.ok()) {
+    auto outcome = compile_policy_dir(d->config_.policy_dir);
+    log_diagnostics(outcome.diagnostics);
+    if (!outcome.compiled) {
         lg->error("policy in {} is invalid; not starting", d->config_.policy_dir);
-        return kExitBadConfig;
-    }
-    auto compiled = std::make_shared<policy::CompiledPolicy>(policy::compile(parsed.policies));
-    log_diagnostics(compiled->diagnostics);
-    if (!compiled->ok()) {
-        lg->error("policy in {} does not compile; not starting", d->config_.policy_dir);
         return kExitBadConfig;
     }
 
@@ -92,48 +113,82 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     if (d->config_.journal)
         d->journal_ = std::make_unique<JournalSink>(std::chrono::milliseconds(d->config_.journal_coalesce_ms));
 
-    // The feature probe is the real load and attach.
+    auto control = ControlServer::listen(d->config_.control_socket);
+    if (!control) {
+        lg->error("{}", control.error().to_string());
+        return kExitRuntime;
+    }
+    d->control_ = std::move(*control);
+
+    // The feature probe is the real load and attach: LSM first (unless
+    // tracepoint mode is forced), tracepoints when LSM is not available and
+    // the settings allow it.
     LoadOptions lo;
     lo.ring_buffer_bytes = d->config_.ring_buffer_kib * 1024u;
-    auto progs = LsmPrograms::load(lo);
-    if (!progs) {
-        log::get("loader")->error("BPF LSM enforcement is not available: {}", progs.error().to_string());
-        lg->error("nothing is enforced; bulwarkd exits (tracepoint mode is not available in this version)");
-        return kExitUnsupported;
+    lo.tracepoint_protect_audit_only = d->config_.tracepoint_protect_audit_only;
+    auto loader_log = log::get("loader");
+    if (d->config_.mode != ModeSetting::tracepoint) {
+        auto lsm = load_lsm(lo);
+        if (lsm) {
+            d->enforcer_ = std::move(*lsm);
+        } else if (d->config_.mode == ModeSetting::lsm) {
+            loader_log->error("BPF LSM enforcement is not available: {}", lsm.error().to_string());
+            lg->error("mode: lsm requires BPF LSM; nothing is enforced and bulwarkd exits");
+            return kExitUnsupported;
+        } else {
+            loader_log->warn("BPF LSM enforcement is not available: {}", lsm.error().to_string());
+            loader_log->warn("falling back to tracepoint mode, which is weaker (see below)");
+        }
     }
-    d->programs_ = std::move(*progs);
-    d->mode_ = EnforcementMode::lsm;
-    log::get("loader")->info("attached lsm/file_open and lsm/bprm_check_security");
+    if (!d->enforcer_) {
+        auto tp = load_tracepoint(lo);
+        if (!tp) {
+            loader_log->error("tracepoint enforcement is not available either: {}", tp.error().to_string());
+            lg->error("nothing can be enforced on this kernel; bulwarkd exits");
+            return kExitUnsupported;
+        }
+        d->enforcer_ = std::move(*tp);
+    }
+    d->mode_ = d->enforcer_->mode();
+    {
+        std::string hooks;
+        for (const auto& h : d->enforcer_->attached()) hooks += (hooks.empty() ? "" : ", ") + h;
+        loader_log->info("{} mode: attached {}", to_string(d->mode_), hooks);
+        for (const auto& l : d->enforcer_->limitations())
+            loader_log->warn("tracepoint mode, {}: {}", l.rule_kind, l.text);
+    }
 
-    d->writer_ = std::make_unique<MapWriter>(d->programs_->maps());
+    d->writer_ = std::make_unique<MapWriter>(d->enforcer_->maps());
     auto t0 = std::chrono::steady_clock::now();
-    auto gen = d->writer_->apply(*compiled);
+    auto gen = d->writer_->apply(*outcome.compiled);
     if (!gen) {
         log::get("maps")->error("{}", gen.error().to_string());
         return kExitRuntime;
     }
     auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    d->rules_.add(gen->generation, compiled);
+    d->rules_.add(gen->generation, outcome.compiled);
+    d->current_ = outcome.compiled;
+    d->current_info_ = *gen;
+    d->current_policies_ = outcome.policies;
+    d->loaded_at_ns_ = wall_now_ns();
     log::get("maps")->info("generation {} in force (slot {}): {} file entries, {} exec entries, {} scope cgroups, "
                            "written in {:.1f} ms",
                            gen->generation, gen->slot, gen->file_entries, gen->exec_entries, gen->scope_entries, ms);
 
     PipelineOptions po;
     po.mode = d->mode_;
-    d->pipeline_ = std::make_unique<EventPipeline>(d->programs_->events_fd(), d->programs_->maps().counters, po,
+    d->pipeline_ = std::make_unique<EventPipeline>(d->enforcer_->events_fd(), d->enforcer_->maps().counters, po,
                                                    *d->audit_, d->journal_.get(), d->rules_);
     if (auto err = d->pipeline_->start()) {
         log::get("events")->error("{}", err->to_string());
         return kExitRuntime;
     }
 
-    lg->info("enforcing in {} mode: {} protected, {} kill-on-open, {} exec allowlists ({} policies); audit log {}",
-             to_string(d->mode_),
-             count_kind(*compiled, policy::RuleKind::protect_all) +
-                 count_kind(*compiled, policy::RuleKind::protect_write),
-             count_kind(*compiled, policy::RuleKind::kill_on_open),
-             count_kind(*compiled, policy::RuleKind::exec_allowlist), parsed.policies.size(),
-             d->config_.audit_log);
+    const auto counts = rule_counts(*outcome.compiled);
+    lg->info("enforcing in {} mode: {} protectedFiles, {} killOnOpen, {} execAllowlist rules ({} policies); "
+             "audit log {}",
+             to_string(d->mode_), counts["protectedFiles"].get<int>(), counts["killOnOpen"].get<int>(),
+             counts["execAllowlist"].get<int>(), outcome.policies, d->config_.audit_log);
     return d;
 }
 
@@ -141,23 +196,125 @@ Daemon::~Daemon() {
     if (pipeline_) pipeline_->stop();
 }
 
-Status Daemon::load_policy() {
+ReloadResult Daemon::reload() {
     auto lg = log::get("policy");
-    auto t0 = std::chrono::steady_clock::now();
-    auto parsed = policy::parse_policy_paths({config_.policy_dir});
-    log_diagnostics(parsed.diagnostics);
-    if (!parsed.ok()) return Error{"policy in " + config_.policy_dir + " is invalid; the previous policy stays in force"};
-    auto compiled = std::make_shared<policy::CompiledPolicy>(policy::compile(parsed.policies));
-    log_diagnostics(compiled->diagnostics);
-    if (!compiled->ok())
-        return Error{"policy in " + config_.policy_dir + " does not compile; the previous policy stays in force"};
-    auto gen = writer_->apply(*compiled);
-    if (!gen) return Error{gen.error().to_string() + "; the previous policy stays in force", gen.error().err};
-    rules_.add(gen->generation, compiled);
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    lg->info("reloaded: generation {} in force ({} file entries, {} exec entries) in {:.1f} ms", gen->generation,
-             gen->file_entries, gen->exec_entries, ms);
-    return std::nullopt;
+    ReloadResult r;
+    r.wall_ns = wall_now_ns();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto outcome = compile_policy_dir(config_.policy_dir);
+    log_diagnostics(outcome.diagnostics);
+    for (const auto& d : outcome.diagnostics)
+        (d.severity == policy::Severity::error ? r.errors : r.warnings).push_back(d.to_string());
+    if (!outcome.compiled) {
+        r.generation = writer_->generation();
+        lg->error("reload refused: the policy in {} is invalid; generation {} stays in force", config_.policy_dir,
+                  r.generation);
+    } else if (auto gen = writer_->apply(*outcome.compiled); !gen) {
+        r.errors.push_back(gen.error().to_string());
+        r.generation = writer_->generation();
+        log::get("maps")->error("reload failed: {}; generation {} stays in force", gen.error().to_string(),
+                                r.generation);
+    } else {
+        rules_.add(gen->generation, outcome.compiled);
+        current_ = outcome.compiled;
+        current_info_ = *gen;
+        current_policies_ = outcome.policies;
+        loaded_at_ns_ = wall_now_ns();
+        r.ok = true;
+        r.generation = gen->generation;
+    }
+    r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (r.ok)
+        lg->info("reloaded: generation {} in force ({} file entries, {} exec entries) in {:.1f} ms", r.generation,
+                 current_info_.file_entries, current_info_.exec_entries, r.duration_ms);
+    last_reload_ = r;
+    return r;
+}
+
+void Daemon::notify_status() const {
+    const auto counts = rule_counts(*current_);
+    sd_notifyf(0, "STATUS=enforcing in %s mode%s, policy generation %u: %d protectedFiles, %d killOnOpen, "
+                  "%d execAllowlist rules",
+               to_string(mode_),
+               mode_ == EnforcementMode::tracepoint ? " (weaker: kills after the fact, see bulwarkctl status)" : "",
+               writer_->generation(), counts["protectedFiles"].get<int>(),
+               counts["killOnOpen"].get<int>(), counts["execAllowlist"].get<int>());
+}
+
+nlohmann::json Daemon::status() const {
+    nlohmann::json j;
+    j["ok"] = true;
+    j["running"] = true;
+    j["pid"] = getpid();
+    j["version"] = BULWARK_VERSION;
+    j["mode"] = to_string(mode_);
+    j["attached"] = enforcer_->attached();
+    j["limitations"] = nlohmann::json::object();
+    for (const auto& l : enforcer_->limitations()) j["limitations"][l.rule_kind] = l.text;
+    j["started_at"] = format_wall_time(started_at_ns_);
+    j["policy_dir"] = config_.policy_dir;
+    j["audit_log"] = config_.audit_log;
+    j["journal"] = config_.journal;
+    j["generation"] = writer_->generation();
+    j["loaded_at"] = format_wall_time(loaded_at_ns_);
+    j["rules"] = rule_counts(*current_);
+    j["map_entries"] = {{"files", current_info_.file_entries},
+                        {"exec", current_info_.exec_entries},
+                        {"scope_cgroups", current_info_.scope_entries}};
+    // Per policy: mode, scope and rule counts.
+    std::map<std::string, nlohmann::json> per;
+    for (const auto& r : current_->rules) {
+        auto& p = per[r.policy];
+        if (p.is_null()) {
+            p = {{"name", r.policy},
+                 {"mode", std::string(policy::to_string(r.mode))},
+                 {"rules", {{"protectedFiles", 0}, {"killOnOpen", 0}, {"execAllowlist", 0}}}};
+            if (r.scope == 0) {
+                p["scope"] = "whole host";
+            } else {
+                nlohmann::json cgs = nlohmann::json::array();
+                for (const auto& s : current_->scopes)
+                    if (s.bit == r.scope) cgs = s.cgroup_paths;
+                p["scope"] = {{"cgroups", cgs}};
+            }
+        }
+        p["rules"][rule_key(r.kind)] = p["rules"][rule_key(r.kind)].get<int>() + 1;
+    }
+    j["policies"] = nlohmann::json::array();
+    for (auto& [name, p] : per) j["policies"].push_back(p);
+    const auto st = pipeline_->stats();
+    j["events"] = {{"delivered", st.delivered},
+                   {"verdicts", st.verdicts},
+                   {"lost_kernel", st.kernel_lost},
+                   {"lost_queue", st.queue_dropped},
+                   {"malformed", st.malformed}};
+    if (last_reload_) {
+        const auto& r = *last_reload_;
+        j["last_reload"] = {{"ok", r.ok},         {"time", format_wall_time(r.wall_ns)},
+                            {"duration_ms", r.duration_ms}, {"generation", r.generation},
+                            {"errors", r.errors}, {"warnings", r.warnings}};
+    } else {
+        j["last_reload"] = nullptr;
+    }
+    return j;
+}
+
+nlohmann::json Daemon::handle(const nlohmann::json& request) {
+    const std::string cmd = request["cmd"].get<std::string>();
+    if (cmd == "status") return status();
+    if (cmd == "reload") {
+        log::get("daemon")->info("reload requested over the control socket");
+        sd_notify(0, "RELOADING=1");
+        ReloadResult r = reload();
+        notify_status();
+        sd_notify(0, "READY=1");
+        return {{"ok", r.ok},
+                {"generation", r.generation},
+                {"duration_ms", r.duration_ms},
+                {"errors", r.errors},
+                {"warnings", r.warnings}};
+    }
+    return {{"ok", false}, {"error", "unknown command \"" + cmd + "\"; expected status or reload"}};
 }
 
 int Daemon::run() {
@@ -173,16 +330,18 @@ int Daemon::run() {
     e.events = EPOLLIN;
     e.data.u32 = 1;
     epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &e);
+    e.data.u32 = 2;
+    epoll_ctl(efd, EPOLL_CTL_ADD, control_->fd(), &e);
 
-    sd_notifyf(0, "READY=1\nSTATUS=enforcing in %s mode, policy generation %u", to_string(mode_),
-               writer_->generation());
-    lg->info("ready");
+    notify_status();
+    sd_notify(0, "READY=1");
+    lg->info("ready; control socket {}", config_.control_socket);
 
     int rc = kExitOk;
     bool running = true;
     while (running) {
         epoll_event evs[4];
-        int n = epoll_wait(efd, evs, 4, 1000);
+        int n = epoll_wait(efd, evs, 4, -1);
         if (n < 0) {
             if (errno == EINTR) continue;
             lg->error("{}", errno_error("epoll_wait").to_string());
@@ -190,18 +349,20 @@ int Daemon::run() {
             break;
         }
         for (int i = 0; i < n; ++i) {
-            if (evs[i].data.u32 != 1) continue;
+            if (evs[i].data.u32 == 2) {
+                control_->serve_one([this](const nlohmann::json& req) { return handle(req); });
+                continue;
+            }
             signalfd_siginfo si{};
             while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
                 switch (si.ssi_signo) {
-                    case SIGHUP: {
+                    case SIGHUP:
                         lg->info("SIGHUP: reloading policy from {}", config_.policy_dir);
                         sd_notify(0, "RELOADING=1");
-                        if (auto err = load_policy()) log::get("policy")->error("{}", err->to_string());
-                        sd_notifyf(0, "READY=1\nSTATUS=enforcing in %s mode, policy generation %u",
-                                   to_string(mode_), writer_->generation());
+                        reload();
+                        notify_status();
+                        sd_notify(0, "READY=1");
                         break;
-                    }
                     case SIGUSR1:
                         pipeline_->request_reopen();
                         break;

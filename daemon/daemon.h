@@ -1,19 +1,22 @@
 // daemon.h — the service: start-up (config, policy, BPF programs, maps),
-// the event loop (ring buffer + signals) and shutdown.
+// the main loop (signals, control socket, reloads) and shutdown.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "daemon/audit_sink.h"
 #include "daemon/config.h"
+#include "daemon/control.h"
 #include "daemon/error.h"
-#include "daemon/event.h"
-#include "daemon/loader.h"
 #include "daemon/journal_sink.h"
+#include "daemon/loader.h"
 #include "daemon/map_writer.h"
 #include "daemon/pipeline.h"
 #include "policy/policy.h"
@@ -29,8 +32,26 @@ inline constexpr int kExitUnsupported = 4;  // the requested enforcement mode is
 
 struct DaemonOptions {
     std::string config_path = "/etc/bulwark/bulwark.yaml";
-    std::optional<std::string> policy_dir;  // overrides the settings file
-    std::optional<std::string> audit_log;   // overrides the settings file
+    std::optional<std::string> policy_dir;      // overrides the settings file
+    std::optional<std::string> audit_log;       // overrides the settings file
+    std::optional<std::string> control_socket;  // overrides the settings file
+};
+
+// A policy compiled from the policy directory, or why it could not be.
+struct CompileOutcome {
+    std::shared_ptr<const policy::CompiledPolicy> compiled;  // null on errors
+    std::vector<policy::Diagnostic> diagnostics;
+    size_t policies = 0;
+};
+CompileOutcome compile_policy_dir(const std::string& dir);
+
+struct ReloadResult {
+    bool ok = false;
+    int64_t wall_ns = 0;
+    double duration_ms = 0;
+    uint32_t generation = 0;            // in force afterwards
+    std::vector<std::string> errors;    // file:line:col: error: ...
+    std::vector<std::string> warnings;
 };
 
 class Daemon {
@@ -46,18 +67,30 @@ public:
 
 private:
     Daemon() = default;
-    Status load_policy();
+    // Compiles the policy directory and, if valid, switches the kernel to it.
+    ReloadResult reload();
+    nlohmann::json status() const;
+    nlohmann::json handle(const nlohmann::json& request);
+    void notify_status() const;
 
     DaemonConfig config_;
-    // Declaration order is destruction order in reverse: the pipeline stops
-    // (draining the kernel's last events) before the sinks and programs go.
+    // Members are destroyed in reverse order: the pipeline stops (draining
+    // the kernel's last events) before the sinks and programs go.
     std::unique_ptr<AuditSink> audit_;
     std::unique_ptr<JournalSink> journal_;
-    std::unique_ptr<LsmPrograms> programs_;
+    std::unique_ptr<Enforcer> enforcer_;
     std::unique_ptr<MapWriter> writer_;
     RuleBook rules_;
     std::unique_ptr<EventPipeline> pipeline_;
+    std::unique_ptr<ControlServer> control_;
     EnforcementMode mode_ = EnforcementMode::lsm;
+
+    std::shared_ptr<const policy::CompiledPolicy> current_;
+    GenerationInfo current_info_;
+    int64_t loaded_at_ns_ = 0;
+    int64_t started_at_ns_ = 0;
+    size_t current_policies_ = 0;
+    std::optional<ReloadResult> last_reload_;
 };
 
 }  // namespace bulwark

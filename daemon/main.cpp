@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     app.add_option("-c,--config", opts.config_path, "settings file")->capture_default_str();
     app.add_option("--policy-dir", opts.policy_dir, "policy directory (overrides policyDir)");
     app.add_option("--audit-log", opts.audit_log, "audit log file (overrides auditLog)");
+    app.add_option("--control-socket", opts.control_socket, "control socket (overrides controlSocket)");
     app.set_version_flag("--version", "bulwarkd " BULWARK_VERSION);
     try {
         app.parse(argc, argv);

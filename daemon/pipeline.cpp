@@ -6,6 +6,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "bulwark_abi.h"
 #include "daemon/log.h"
@@ -70,8 +71,18 @@ int EventPipeline::on_record(void* ctx, void* data, size_t size) {
 }
 
 void EventPipeline::consume_loop() {
+    // The systemd watchdog is fed from this loop: if draining wedges, the
+    // watchdog fires and systemd restarts the service.
+    uint64_t wd_usec = 0;
+    const bool watchdog = sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0;
+    const auto wd_interval = std::chrono::microseconds(wd_usec / 3);
+    auto wd_last = std::chrono::steady_clock::now() - wd_interval;
     while (!stop_.load()) {
         heartbeat_.fetch_add(1);
+        if (watchdog && std::chrono::steady_clock::now() - wd_last >= wd_interval) {
+            sd_notify(0, "WATCHDOG=1");
+            wd_last = std::chrono::steady_clock::now();
+        }
         int n = ring_buffer__poll(ring_, 200);
         if (n < 0 && n != -EINTR) {
             log::get("events")->error("{}", Error{"poll ring buffer", -n}.to_string());

@@ -32,13 +32,17 @@ fi
 cat <<MSG
 
 bulwarkd starts now (Ctrl-C stops it).  Audit log: $DEMO/audit.jsonl
+Its first lines say the mode: lsm (the kernel refuses) or tracepoint (where
+BPF LSM cannot be attached: the offender is killed instead, see docs/modes.md).
 From another shell, try:
-  cat $DEMO/secret.txt                      # Operation not permitted (EPERM)
-  echo change >> $DEMO/readonly.txt         # Operation not permitted (EPERM) (reading still works)
+  cat $DEMO/secret.txt                      # lsm: Operation not permitted; tracepoint: cat is killed
+  echo change >> $DEMO/readonly.txt         # lsm: Operation not permitted (reading still works)
+  rm $DEMO/readonly.txt                     # lsm: Operation not permitted
   cat $DEMO/canary.txt                      # cat is killed
-  sh -c 'echo \$\$ > /sys/fs/cgroup/bulwark-demo/cgroup.procs; exec $DEMO/blocked-tool hi'   # Operation not permitted (EPERM)
+  sh -c 'echo \$\$ > /sys/fs/cgroup/bulwark-demo/cgroup.procs; exec $DEMO/blocked-tool hi'   # refused / killed
+  $BUILD_DIR/ctl/bulwarkctl status --socket $DEMO/control.sock
   tail -f $DEMO/audit.jsonl
 
 MSG
 exec "$BUILD_DIR/daemon/bulwarkd" --config config/bulwark.yaml \
-    --policy-dir config/policies.d --audit-log "$DEMO/audit.jsonl"
+    --policy-dir config/policies.d --audit-log "$DEMO/audit.jsonl" --control-socket "$DEMO/control.sock"

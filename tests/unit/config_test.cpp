@@ -34,7 +34,8 @@ TEST_CASE("bad settings name file, line and column") {
           "tracepoint");
     CHECK(r.diagnostics[1].to_string() ==
           "/etc/bulwark/bulwark.yaml:2:1: error: unknown key \"policyDirr\"; expected one of: policyDir, auditLog, "
-          "journal, mode, ringBufferKiB, auditFlush, journalCoalesceMs");
+          "journal, mode, ringBufferKiB, auditFlush, journalCoalesceMs, controlSocket, "
+          "tracepointProtectedFiles");
     CHECK(r.diagnostics[2].to_string() ==
           "/etc/bulwark/bulwark.yaml:3:16: error: ringBufferKiB must be a power of two between 4 and 1048576");
 }
