@@ -1,4 +1,4 @@
-#include "vm_env.h"
+#include "test_env.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace vmtest {
+namespace testenv {
 namespace {
 
 std::string drain(int fd) {
@@ -119,10 +119,31 @@ void Daemon::start(const std::string& bulwarkd, const std::string& config, std::
     if (sock < 0 || bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
         throw std::runtime_error("notify socket: " + std::string(strerror(errno)));
 
+    log_path_ = config + ".bulwarkd.log";
+    messages_.clear();
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork");
     if (pid_ == 0) {
         setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
+        // Output to the console and to a file the test can read.
+        int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int p[2];
+        if (fd >= 0 && pipe(p) == 0) {
+            if (fork() == 0) {  // tee
+                close(p[1]);
+                char buf[4096];
+                ssize_t n;
+                while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+                    (void)!write(2, buf, size_t(n));
+                    (void)!write(fd, buf, size_t(n));
+                }
+                _exit(0);
+            }
+            close(p[0]);
+            dup2(p[1], 1);
+            dup2(p[1], 2);
+            close(p[1]);
+        }
         execl(bulwarkd.c_str(), bulwarkd.c_str(), "--config", config.c_str(), nullptr);
         _exit(127);
     }
@@ -133,6 +154,7 @@ void Daemon::start(const std::string& bulwarkd, const std::string& config, std::
         int status = 0;
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
             pid_ = -1;
+            exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             close(sock);
             throw std::runtime_error("bulwarkd exited before READY=1 (status " + std::to_string(status) + ")");
         }
@@ -142,6 +164,7 @@ void Daemon::start(const std::string& bulwarkd, const std::string& config, std::
             ssize_t n = recv(sock, buf, sizeof(buf) - 1, 0);
             if (n > 0) {
                 got.assign(buf, size_t(n));
+                messages_.push_back(got);
                 if (("\n" + got + "\n").find("\nREADY=1\n") != std::string::npos) {
                     close(sock);
                     return;
@@ -151,6 +174,21 @@ void Daemon::start(const std::string& bulwarkd, const std::string& config, std::
     }
     close(sock);
     throw std::runtime_error("bulwarkd sent no READY=1 within the timeout (last message: " + got + ")");
+}
+
+std::string Daemon::output() const { return log_path_.empty() ? std::string() : read_file(log_path_); }
+
+int Daemon::run_to_exit_or_ready(const std::string& bulwarkd, const std::string& config, std::string& output,
+                                 Daemon& d) {
+    try {
+        d.start(bulwarkd, config);
+        output = d.output();
+        return 0;
+    } catch (const std::exception&) {
+        output = d.output();
+        if (d.exit_status_ < 0) throw;
+        return d.exit_status_;
+    }
 }
 
 int Daemon::stop(std::chrono::seconds timeout) {
@@ -208,4 +246,4 @@ void join_cgroup(const std::string& dir) {
     close(fd);
 }
 
-}  // namespace vmtest
+}  // namespace testenv

@@ -1,6 +1,6 @@
-// vm_env.h — helpers for tests that run as root inside the test VM with the
-// real bulwarkd: start/stop the daemon, run a child and collect how it ended,
-// read the audit log.
+// test_env.h — helpers for end-to-end tests that run as root with the real
+// bulwarkd (inside the test VM, or on the host for tracepoint mode): start and
+// stop the daemon, run a child and collect how it ended, read the audit log.
 #pragma once
 
 #include <sys/types.h>
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace vmtest {
+namespace testenv {
 
 // How a child process ended.
 struct Outcome {
@@ -42,13 +42,24 @@ public:
     // a private NOTIFY_SOCKET.  Throws with the daemon's output on failure.
     void start(const std::string& bulwarkd, const std::string& config,
                std::chrono::seconds timeout = std::chrono::seconds(120));
+    // Starts bulwarkd in `d`: 0 once it is ready, or its exit status when it
+    // exits first (a configuration it must refuse).  Its output in `output`.
+    static int run_to_exit_or_ready(const std::string& bulwarkd, const std::string& config, std::string& output,
+                                    Daemon& d);
     // SIGTERM and wait; returns the exit status (or 128+signal).
     int stop(std::chrono::seconds timeout = std::chrono::seconds(60));
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
+    // Every sd_notify message the daemon sent before READY=1 (STATUS=...).
+    const std::vector<std::string>& notify_messages() const { return messages_; }
+    // The daemon's stdout+stderr so far (start() captures it to a file).
+    std::string output() const;
 
 private:
     pid_t pid_ = -1;
+    std::vector<std::string> messages_;
+    std::string log_path_;
+    int exit_status_ = -1;  // set when it exited before READY=1
 };
 
 // Waits until the audit log holds a record for which pred is true; returns
@@ -61,4 +72,4 @@ std::vector<nlohmann::json> audit_records(const std::string& audit_log);
 // Moves the calling process into a cgroup v2 directory (creating it).
 void join_cgroup(const std::string& dir);
 
-}  // namespace vmtest
+}  // namespace testenv

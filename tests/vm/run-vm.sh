@@ -10,6 +10,9 @@
 #       [--smp N]             virtual CPUs (default 2)
 #       [--mem MB]            memory (default 1024)
 #       [--append 'ARGS']     extra kernel command line arguments (e.g. lsm=...)
+#       [--init PATH]         program the kernel starts from the initramfs
+#                             (rdinit=, default /init; the system tier passes
+#                             /lib/systemd/systemd)
 #       [--interactive]       connect the command's stdin to your terminal
 #                             (e.g. an initramfs built with `-- sh`)
 #
@@ -33,7 +36,7 @@ die() {
     exit 125
 }
 
-kernel="" initrd="" timeout=300 log="" smp=2 mem=1024 append="" interactive=0
+kernel="" initrd="" timeout=300 log="" smp=2 mem=1024 append="" interactive=0 init=/init
 while [ $# -gt 0 ]; do
     case "$1" in
     --kernel) [ $# -ge 2 ] || usage; kernel=$2; shift 2 ;;
@@ -43,6 +46,7 @@ while [ $# -gt 0 ]; do
     --smp) [ $# -ge 2 ] || usage; smp=$2; shift 2 ;;
     --mem) [ $# -ge 2 ] || usage; mem=$2; shift 2 ;;
     --append) [ $# -ge 2 ] || usage; append=$2; shift 2 ;;
+    --init) [ $# -ge 2 ] || usage; init=$2; shift 2 ;;
     --interactive) interactive=1; shift ;;
     -h | --help) usage ;;
     *) echo "run-vm: unknown argument '$1'" >&2; usage ;;
@@ -61,7 +65,7 @@ mkdir -p "$(dirname "$log")"
 
 # panic=-1 reboots at once on a panic and -no-reboot turns that reboot into
 # qemu exiting, so a crashed kernel ends the run instead of hanging it.
-cmdline="console=ttyS0 rdinit=/init panic=-1 oops=panic quiet"
+cmdline="console=ttyS0 rdinit=$init panic=-1 oops=panic quiet"
 [ "$interactive" -eq 0 ] || cmdline="$cmdline bulwark.stdin=console"
 [ -z "$append" ] || cmdline="$cmdline $append"
 
@@ -141,7 +145,7 @@ if [ "$timed_out" -eq 1 ]; then
     exit 124
 fi
 if [ -z "$marker" ]; then
-    report "VM ended after $elapsed s without a BULWARK-VM-EXIT line (kernel panic, /init failure or qemu error; qemu exit status $qemu_status; see the console output above)"
+    report "VM ended after $elapsed s without a BULWARK-VM-EXIT line (kernel panic, $init failure or qemu error; qemu exit status $qemu_status; see the console output above)"
     exit 125
 fi
 report "command exited with status $marker; VM ran $elapsed s"

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "vm_env.h"
+#include "test_env.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -24,12 +24,12 @@ const std::string kAudit = kDir + "/audit.jsonl";
 constexpr int kWorkers = 4;
 constexpr int kOpensPerWorker = 5000;
 
-vmtest::Daemon g_daemon;
+testenv::Daemon g_daemon;
 
 void setup() {
     fs::create_directories(kDir + "/policies");
-    vmtest::write_file(kDir + "/target.txt", "storm target\n");
-    vmtest::write_file(kDir + "/policies/storm.yaml", R"(apiVersion: bulwark/v1
+    testenv::write_file(kDir + "/target.txt", "storm target\n");
+    testenv::write_file(kDir + "/policies/storm.yaml", R"(apiVersion: bulwark/v1
 kind: Policy
 metadata:
   name: storm
@@ -38,7 +38,7 @@ spec:
     - path: /tmp/storm/target.txt
 )");
     // A 4 KiB ring buffer holds about ten events: the storm must overflow it.
-    vmtest::write_file(kDir + "/bulwark.yaml",
+    testenv::write_file(kDir + "/bulwark.yaml",
                        "policyDir: /tmp/storm/policies\nauditLog: /tmp/storm/audit.jsonl\nringBufferKiB: 4\n"
                        "journal: false\nmode: lsm\n");
 }
@@ -90,7 +90,7 @@ TEST_CASE("a violation storm: verdicts stay right, delivered + lost = caused", "
     // Stopping drains the queue and writes the final loss report.
     REQUIRE(g_daemon.stop() == 0);
     uint64_t delivered = 0, lost = 0, malformed = 0, lost_records = 0;
-    for (const auto& r : vmtest::audit_records(kAudit)) {
+    for (const auto& r : testenv::audit_records(kAudit)) {
         if (r["kind"] == "file_open" && r["path"] == kDir + "/target.txt") ++delivered;
         if (r["kind"] == "lost") {
             ++lost_records;
@@ -105,7 +105,7 @@ TEST_CASE("a violation storm: verdicts stay right, delivered + lost = caused", "
     CHECK(malformed == 0);
     // Sequence numbers have no gaps.
     uint64_t expect = 1;
-    for (const auto& r : vmtest::audit_records(kAudit)) CHECK(r["seq"].get<uint64_t>() == expect++);
+    for (const auto& r : testenv::audit_records(kAudit)) CHECK(r["seq"].get<uint64_t>() == expect++);
 }
 
 int main(int argc, char** argv) {

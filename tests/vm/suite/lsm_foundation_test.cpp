@@ -13,10 +13,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "vm_env.h"
+#include "test_env.h"
 
 namespace fs = std::filesystem;
-using vmtest::Outcome;
+using testenv::Outcome;
 using json = nlohmann::json;
 
 namespace {
@@ -32,17 +32,17 @@ const int kToolExit = 42;
 
 std::string g_bulwarkd = "/usr/sbin/bulwarkd";
 std::string g_self;
-vmtest::Daemon g_daemon;
+testenv::Daemon g_daemon;
 
 std::string p(const std::string& name) { return kDir + "/" + name; }
 
 void setup_files() {
     fs::create_directories(kDir);
     fs::create_directories(p("policies"));
-    vmtest::write_file(p("secret.txt"), kSecretBytes);
-    vmtest::write_file(p("readonly.txt"), kReadonlyBytes);
-    vmtest::write_file(p("canary.txt"), kCanaryBytes);
-    vmtest::write_file(p("plain.txt"), "nothing to see\n");
+    testenv::write_file(p("secret.txt"), kSecretBytes);
+    testenv::write_file(p("readonly.txt"), kReadonlyBytes);
+    testenv::write_file(p("canary.txt"), kCanaryBytes);
+    testenv::write_file(p("plain.txt"), "nothing to see\n");
     // Two distinct executables (copies of this binary, which exits with
     // kToolExit when called as a tool).
     fs::copy_file(g_self, p("allowed-tool"), fs::copy_options::overwrite_existing);
@@ -60,7 +60,7 @@ void setup_files() {
         throw std::runtime_error(std::string("bind mount: ") + strerror(errno));
     mkdir(kCgroup.c_str(), 0755);
 
-    vmtest::write_file(p("policies/files.yaml"), R"(apiVersion: bulwark/v1
+    testenv::write_file(p("policies/files.yaml"), R"(apiVersion: bulwark/v1
 kind: Policy
 metadata:
   name: vm-files
@@ -73,7 +73,7 @@ spec:
   killOnOpen:
     - path: /tmp/bw/canary.txt
 )");
-    vmtest::write_file(p("policies/exec.yaml"), R"(apiVersion: bulwark/v1
+    testenv::write_file(p("policies/exec.yaml"), R"(apiVersion: bulwark/v1
 kind: Policy
 metadata:
   name: vm-exec
@@ -83,21 +83,21 @@ spec:
   execAllowlist:
     - /tmp/bw/allowed-tool
 )");
-    vmtest::write_file(p("bulwark.yaml"), "policyDir: /tmp/bw/policies\nauditLog: /tmp/bw/audit.jsonl\nmode: lsm\n");
+    testenv::write_file(p("bulwark.yaml"), "policyDir: /tmp/bw/policies\nauditLog: /tmp/bw/audit.jsonl\nmode: lsm\n");
 }
 
 // The audit records of one process; waits for at least one.
 std::vector<json> records_of(pid_t pid) {
-    return vmtest::wait_for_audit(kAudit, [pid](const json& r) { return r.value("pid", -1) == pid; });
+    return testenv::wait_for_audit(kAudit, [pid](const json& r) { return r.value("pid", -1) == pid; });
 }
 
 // After `pid`'s record arrived, make one more violation and wait for it:
 // the ring buffer is ordered, so every record of `pid` is in the log by then.
 size_t settled_count_of(pid_t pid) {
-    Outcome marker = vmtest::run_child([](int) { return vmtest::open_errno(p("secret.txt"), O_RDONLY); });
+    Outcome marker = testenv::run_child([](int) { return testenv::open_errno(p("secret.txt"), O_RDONLY); });
     REQUIRE(!records_of(marker.pid).empty());
     size_t n = 0;
-    for (const auto& r : vmtest::audit_records(kAudit)) n += r.value("pid", -1) == pid;
+    for (const auto& r : testenv::audit_records(kAudit)) n += r.value("pid", -1) == pid;
     return n;
 }
 
@@ -120,7 +120,7 @@ void check_record(const json& r, pid_t pid, const std::string& path, const std::
 }  // namespace
 
 TEST_CASE("cat of a protected file fails with EPERM and the bytes stay", "[deny]") {
-    Outcome cat = vmtest::run_program({"/bin/cat", p("secret.txt")});
+    Outcome cat = testenv::run_program({"/bin/cat", p("secret.txt")});
     CHECK(cat.exited);
     CHECK(cat.exit_code != 0);
     CHECK(cat.output.find("Operation not permitted") != std::string::npos);  // EPERM
@@ -136,15 +136,15 @@ TEST_CASE("cat of a protected file fails with EPERM and the bytes stay", "[deny]
 TEST_CASE("every open of a deny-all file fails with EPERM", "[deny]") {
     for (int flags : {O_RDONLY, O_WRONLY, O_RDWR, O_WRONLY | O_TRUNC, O_RDONLY | O_NONBLOCK}) {
         INFO("flags " << flags);
-        Outcome o = vmtest::run_child([flags](int) { return vmtest::open_errno(p("secret.txt"), flags); });
+        Outcome o = testenv::run_child([flags](int) { return testenv::open_errno(p("secret.txt"), flags); });
         CHECK(o.exited);
         CHECK(o.exit_code == EPERM);
     }
 }
 
 TEST_CASE("a write-protected file can be read but not opened for writing", "[deny]") {
-    Outcome rd = vmtest::run_child([](int fd) {
-        std::string s = vmtest::read_file(p("readonly.txt"));
+    Outcome rd = testenv::run_child([](int fd) {
+        std::string s = testenv::read_file(p("readonly.txt"));
         return write(fd, s.data(), s.size()) == ssize_t(s.size()) ? 0 : 1;
     });
     CHECK(rd.exit_code == 0);
@@ -152,20 +152,20 @@ TEST_CASE("a write-protected file can be read but not opened for writing", "[den
 
     for (int flags : {O_WRONLY, O_RDWR, O_WRONLY | O_APPEND, O_RDONLY | O_TRUNC}) {
         INFO("flags " << flags);
-        Outcome o = vmtest::run_child([flags](int) { return vmtest::open_errno(p("readonly.txt"), flags); });
+        Outcome o = testenv::run_child([flags](int) { return testenv::open_errno(p("readonly.txt"), flags); });
         CHECK(o.exit_code == EPERM);
         auto recs = records_of(o.pid);
         REQUIRE(recs.size() == 1);
         check_record(recs[0], o.pid, p("readonly.txt"), "denied", "protectedFiles(write)", "vm-files");
         CHECK(recs[0]["write"] == true);
     }
-    CHECK(vmtest::read_file(p("readonly.txt")) == kReadonlyBytes);
+    CHECK(testenv::read_file(p("readonly.txt")) == kReadonlyBytes);
 }
 
 TEST_CASE("opening a kill-on-open file kills the opener before it reads a byte", "[kill]") {
     for (const std::string& path : {p("canary.txt"), p("canary-hardlink"), kBind + "/canary.txt"}) {
         INFO(path);
-        Outcome o = vmtest::run_child([path](int out) {
+        Outcome o = testenv::run_child([path](int out) {
             int fd = open(path.c_str(), O_RDONLY);
             if (fd < 0) return 100 + errno;  // not killed: report why
             char buf[256];
@@ -181,7 +181,7 @@ TEST_CASE("opening a kill-on-open file kills the opener before it reads a byte",
         check_record(recs[0], o.pid, path, "killed", "killOnOpen", "vm-files");
         CHECK(settled_count_of(o.pid) == 1);
     }
-    CHECK(vmtest::read_file(p("plain.txt")) == "nothing to see\n");
+    CHECK(testenv::read_file(p("plain.txt")) == "nothing to see\n");
 }
 
 TEST_CASE("a hardlink, a symlink and a bind mount get the same verdict", "[identity]") {
@@ -194,24 +194,24 @@ TEST_CASE("a hardlink, a symlink and a bind mount get the same verdict", "[ident
                           Case{kBind + "/secret.txt", kBind + "/secret.txt"},
                           Case{kBind + "/secret-hardlink", kBind + "/secret-hardlink"}}) {
         INFO(c.open_path);
-        Outcome o = vmtest::run_child([&c](int) { return vmtest::open_errno(c.open_path, O_RDONLY); });
+        Outcome o = testenv::run_child([&c](int) { return testenv::open_errno(c.open_path, O_RDONLY); });
         CHECK(o.exit_code == EPERM);
         auto recs = records_of(o.pid);
         REQUIRE(recs.size() == 1);
         check_record(recs[0], o.pid, c.logged_path, "denied", "protectedFiles(all)", "vm-files");
     }
     // A file that no rule names is untouched, under every name.
-    Outcome plain = vmtest::run_child([](int) { return vmtest::open_errno(kBind + "/plain.txt", O_RDWR); });
+    Outcome plain = testenv::run_child([](int) { return testenv::open_errno(kBind + "/plain.txt", O_RDWR); });
     CHECK(plain.exit_code == 0);
 }
 
 namespace {
 // In a child inside the allowlist's cgroup: exec `path`; returns its outcome.
 Outcome exec_in_scope(const std::string& path, bool in_scope) {
-    return vmtest::run_child([&](int) {
-        if (in_scope) vmtest::join_cgroup(kCgroup);
+    return testenv::run_child([&](int) {
+        if (in_scope) testenv::join_cgroup(kCgroup);
         // Exec through a grandchild so this child can report execve's errno.
-        Outcome t = vmtest::run_child([&](int) {
+        Outcome t = testenv::run_child([&](int) {
             execl(path.c_str(), path.c_str(), "--bulwark-test-tool", nullptr);
             return 200 + errno;
         });
@@ -230,13 +230,13 @@ TEST_CASE("exec outside the allowlist fails with EPERM inside its scope", "[exec
         INFO(path);
         Outcome denied = exec_in_scope(path, true);
         CHECK(denied.exit_code == 200 + EPERM);
-        auto recs = vmtest::wait_for_audit(kAudit, [](const json& r) {
+        auto recs = testenv::wait_for_audit(kAudit, [](const json& r) {
             return r["kind"] == "exec" && r["action"] == "denied";
         });
         REQUIRE(!recs.empty());
     }
     // The grandchild's pid is not known here; match on the exec record of the last path.
-    auto recs = vmtest::wait_for_audit(
+    auto recs = testenv::wait_for_audit(
         kAudit, [](const json& r) { return r["kind"] == "exec" && r["path"] == kBind + "/blocked-tool"; });
     REQUIRE(recs.size() == 1);
     CHECK(recs[0]["action"] == "denied");
@@ -253,12 +253,12 @@ TEST_CASE("the allowlist does not reach processes outside its scope", "[exec]") 
 TEST_CASE("SIGTERM stops the daemon cleanly and detaches enforcement", "[shutdown]") {
     REQUIRE(g_daemon.running());
     CHECK(g_daemon.stop() == 0);
-    CHECK(vmtest::read_file(p("secret.txt")) == kSecretBytes);
-    CHECK(vmtest::read_file(p("canary.txt")) == kCanaryBytes);
+    CHECK(testenv::read_file(p("secret.txt")) == kSecretBytes);
+    CHECK(testenv::read_file(p("canary.txt")) == kCanaryBytes);
     Outcome o = exec_in_scope(p("blocked-tool"), true);
     CHECK(o.exit_code == kToolExit);
     // Every line of the audit log is one JSON object.
-    CHECK_NOTHROW(vmtest::audit_records(kAudit));
+    CHECK_NOTHROW(testenv::audit_records(kAudit));
 }
 
 int main(int argc, char** argv) {

@@ -15,10 +15,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "vm_env.h"
+#include "test_env.h"
 
 namespace fs = std::filesystem;
-using vmtest::Outcome;
+using testenv::Outcome;
 using json = nlohmann::json;
 
 namespace {
@@ -31,22 +31,22 @@ const int kToolExit = 42;
 const std::string kDocBytes = "the handbook, unchangeable\n";
 
 std::string g_self;
-vmtest::Daemon g_daemon;
+testenv::Daemon g_daemon;
 
 std::string p(const std::string& name) { return kDir + "/" + name; }
 
 void setup() {
     for (const char* d : {"vault", "vault/sub", "docs", "bin", "etc", "policies"}) fs::create_directories(p(d));
-    vmtest::write_file(p("vault/a.txt"), "vault a\n");
-    vmtest::write_file(p("vault/sub/b.txt"), "vault b\n");
-    vmtest::write_file(p("docs/readme.txt"), kDocBytes);
-    vmtest::write_file(p("single.txt"), "single\n");
-    vmtest::write_file(p("canary.txt"), "canary\n");
-    vmtest::write_file(p("scoped.txt"), "scoped\n");
-    vmtest::write_file(p("audited.txt"), "audited\n");
-    vmtest::write_file(p("both.txt"), "both\n");
-    vmtest::write_file(p("outside.txt"), "moved in later\n");
-    vmtest::write_file(p("replacement.txt"), "replacement\n");
+    testenv::write_file(p("vault/a.txt"), "vault a\n");
+    testenv::write_file(p("vault/sub/b.txt"), "vault b\n");
+    testenv::write_file(p("docs/readme.txt"), kDocBytes);
+    testenv::write_file(p("single.txt"), "single\n");
+    testenv::write_file(p("canary.txt"), "canary\n");
+    testenv::write_file(p("scoped.txt"), "scoped\n");
+    testenv::write_file(p("audited.txt"), "audited\n");
+    testenv::write_file(p("both.txt"), "both\n");
+    testenv::write_file(p("outside.txt"), "moved in later\n");
+    testenv::write_file(p("replacement.txt"), "replacement\n");
     for (const char* t : {"bin/tool", "other-tool"}) {
         fs::copy_file(g_self, p(t), fs::copy_options::overwrite_existing);
         chmod(p(t).c_str(), 0755);
@@ -54,7 +54,7 @@ void setup() {
     mkdir(kScope.c_str(), 0755);
     mkdir(kExecScope.c_str(), 0755);
 
-    vmtest::write_file(p("policies/10-dirs.yaml"), R"(apiVersion: bulwark/v1
+    testenv::write_file(p("policies/10-dirs.yaml"), R"(apiVersion: bulwark/v1
 kind: Policy
 metadata:
   name: pl-dirs
@@ -73,7 +73,7 @@ spec:
   killOnOpen:
     - path: /tmp/pl/canary.txt
 )");
-    vmtest::write_file(p("policies/20-scoped.yaml"), R"(apiVersion: bulwark/v1
+    testenv::write_file(p("policies/20-scoped.yaml"), R"(apiVersion: bulwark/v1
 kind: Policy
 metadata:
   name: pl-scoped
@@ -103,12 +103,12 @@ spec:
   execAllowlist:
     - /tmp/pl/bin/
 )");
-    vmtest::write_file(p("bulwark.yaml"), "policyDir: /tmp/pl/policies\nauditLog: /tmp/pl/audit.jsonl\nmode: lsm\n");
+    testenv::write_file(p("bulwark.yaml"), "policyDir: /tmp/pl/policies\nauditLog: /tmp/pl/audit.jsonl\nmode: lsm\n");
 }
 
 // Runs fn in a child and returns the errno it reports (0: allowed).
 int child_errno(const std::function<int()>& fn) {
-    Outcome o = vmtest::run_child([&](int) { return fn(); });
+    Outcome o = testenv::run_child([&](int) { return fn(); });
     REQUIRE(o.exited);
     return o.exit_code;
 }
@@ -116,12 +116,12 @@ int child_errno(const std::function<int()>& fn) {
 int rc_errno(int rc) { return rc == 0 ? 0 : errno; }
 
 std::vector<json> records_of(pid_t pid) {
-    return vmtest::wait_for_audit(kAudit, [pid](const json& r) { return r.value("pid", -1) == pid; });
+    return testenv::wait_for_audit(kAudit, [pid](const json& r) { return r.value("pid", -1) == pid; });
 }
 
 // Runs fn in a child, expects EPERM, and returns the child's audit record.
 json denied(const std::function<int()>& fn) {
-    Outcome o = vmtest::run_child([&](int) { return fn(); });
+    Outcome o = testenv::run_child([&](int) { return fn(); });
     REQUIRE(o.exited);
     CHECK(o.exit_code == EPERM);
     auto recs = records_of(o.pid);
@@ -134,7 +134,7 @@ json denied(const std::function<int()>& fn) {
 TEST_CASE("a recursive deny-all directory covers old, new and moved-in files", "[dirs]") {
     for (const std::string& f : {p("vault/a.txt"), p("vault/sub/b.txt")}) {
         INFO(f);
-        json r = denied([&] { return vmtest::open_errno(f, O_RDONLY); });
+        json r = denied([&] { return testenv::open_errno(f, O_RDONLY); });
         CHECK(r["path"] == f);
         CHECK(r["via_directory"] == true);
         CHECK(r["rule_path"] == "/tmp/pl/vault");
@@ -142,23 +142,23 @@ TEST_CASE("a recursive deny-all directory covers old, new and moved-in files", "
     }
     // Created after the policy was loaded (mknod creates without opening).
     REQUIRE(mknod(p("vault/new.txt").c_str(), S_IFREG | 0644, 0) == 0);
-    CHECK(child_errno([] { return vmtest::open_errno(p("vault/new.txt"), O_RDONLY); }) == EPERM);
+    CHECK(child_errno([] { return testenv::open_errno(p("vault/new.txt"), O_RDONLY); }) == EPERM);
     // Moved in from outside: allowed, and from then on protected.
     CHECK(child_errno([] { return rc_errno(rename(p("outside.txt").c_str(), p("vault/moved.txt").c_str())); }) == 0);
-    CHECK(child_errno([] { return vmtest::open_errno(p("vault/moved.txt"), O_RDONLY); }) == EPERM);
+    CHECK(child_errno([] { return testenv::open_errno(p("vault/moved.txt"), O_RDONLY); }) == EPERM);
     // Moving a protected file out is refused.
     json r = denied([] { return rc_errno(rename(p("vault/a.txt").c_str(), p("stolen.txt").c_str())); });
     CHECK(r["kind"] == "file_change");
     CHECK(r["op"] == "rename");
     CHECK(r["name"] == "a.txt");
     // The directory itself cannot be listed.
-    CHECK(child_errno([] { return vmtest::open_errno(p("vault"), O_RDONLY | O_DIRECTORY); }) == EPERM);
+    CHECK(child_errno([] { return testenv::open_errno(p("vault"), O_RDONLY | O_DIRECTORY); }) == EPERM);
 }
 
 TEST_CASE("a write-protected directory refuses every way of changing its files", "[write]") {
     const std::string f = p("docs/readme.txt");
     // Reading stays allowed.
-    CHECK(child_errno([&] { return vmtest::open_errno(f, O_RDONLY); }) == 0);
+    CHECK(child_errno([&] { return testenv::open_errno(f, O_RDONLY); }) == 0);
 
     struct Way {
         const char* name;
@@ -166,9 +166,9 @@ TEST_CASE("a write-protected directory refuses every way of changing its files",
         const char* op;  // expected record op, or nullptr for an open
     };
     const std::vector<Way> ways = {
-        {"write-open", [&] { return vmtest::open_errno(f, O_WRONLY); }, nullptr},
-        {"append-open", [&] { return vmtest::open_errno(f, O_WRONLY | O_APPEND); }, nullptr},
-        {"O_TRUNC", [&] { return vmtest::open_errno(f, O_RDONLY | O_TRUNC); }, nullptr},
+        {"write-open", [&] { return testenv::open_errno(f, O_WRONLY); }, nullptr},
+        {"append-open", [&] { return testenv::open_errno(f, O_WRONLY | O_APPEND); }, nullptr},
+        {"O_TRUNC", [&] { return testenv::open_errno(f, O_RDONLY | O_TRUNC); }, nullptr},
         {"truncate", [&] { return rc_errno(truncate(f.c_str(), 0)); }, "truncate"},
         {"unlink", [&] { return rc_errno(unlink(f.c_str())); }, "unlink"},
         {"rename away", [&] { return rc_errno(rename(f.c_str(), p("gone.txt").c_str())); }, "rename"},
@@ -196,43 +196,43 @@ TEST_CASE("a write-protected directory refuses every way of changing its files",
     REQUIRE(stat(f.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0644);
     CHECK(st.st_uid == 0);
-    CHECK(vmtest::read_file(f) == kDocBytes);
+    CHECK(testenv::read_file(f) == kDocBytes);
     CHECK(!fs::exists(p("gone.txt")));
-    CHECK(vmtest::read_file(p("replacement.txt")) == "replacement\n");
+    CHECK(testenv::read_file(p("replacement.txt")) == "replacement\n");
 }
 
 TEST_CASE("a write-protected file and a kill-on-open file cannot be removed or replaced", "[write]") {
     CHECK(child_errno([] { return rc_errno(unlink(p("single.txt").c_str())); }) == EPERM);
     CHECK(child_errno([] { return rc_errno(rename(p("single.txt").c_str(), p("s2.txt").c_str())); }) == EPERM);
     CHECK(child_errno([] { return rc_errno(chmod(p("single.txt").c_str(), 0600)); }) == EPERM);
-    CHECK(child_errno([] { return vmtest::open_errno(p("single.txt"), O_RDONLY); }) == 0);
+    CHECK(child_errno([] { return testenv::open_errno(p("single.txt"), O_RDONLY); }) == 0);
     CHECK(child_errno([] { return rc_errno(unlink(p("canary.txt").c_str())); }) == EPERM);
     CHECK(child_errno([] { return rc_errno(rename(p("replacement.txt").c_str(), p("canary.txt").c_str())); }) ==
           EPERM);
-    CHECK(vmtest::read_file(p("single.txt")) == "single\n");
+    CHECK(testenv::read_file(p("single.txt")) == "single\n");
 }
 
 TEST_CASE("a scoped policy applies inside its cgroup and not outside", "[scope]") {
-    Outcome inside = vmtest::run_child([](int) {
-        vmtest::join_cgroup(kScope);
-        return vmtest::open_errno(p("scoped.txt"), O_RDONLY);
+    Outcome inside = testenv::run_child([](int) {
+        testenv::join_cgroup(kScope);
+        return testenv::open_errno(p("scoped.txt"), O_RDONLY);
     });
     CHECK(inside.exit_code == EPERM);
     auto recs = records_of(inside.pid);
     REQUIRE(recs.size() == 1);
     CHECK(recs[0]["policy"] == "pl-scoped");
     // A cgroup below the scope's cgroup is inside too.
-    Outcome nested = vmtest::run_child([](int) {
-        vmtest::join_cgroup(kScope + "/child");
-        return vmtest::open_errno(p("scoped.txt"), O_RDONLY);
+    Outcome nested = testenv::run_child([](int) {
+        testenv::join_cgroup(kScope + "/child");
+        return testenv::open_errno(p("scoped.txt"), O_RDONLY);
     });
     CHECK(nested.exit_code == EPERM);
-    CHECK(child_errno([] { return vmtest::open_errno(p("scoped.txt"), O_RDONLY); }) == 0);
+    CHECK(child_errno([] { return testenv::open_errno(p("scoped.txt"), O_RDONLY); }) == 0);
 }
 
 TEST_CASE("an audit policy allows and logs what enforce would have denied", "[audit]") {
-    Outcome o = vmtest::run_child([](int out) {
-        std::string s = vmtest::read_file(p("audited.txt"));
+    Outcome o = testenv::run_child([](int out) {
+        std::string s = testenv::read_file(p("audited.txt"));
         return write(out, s.data(), s.size()) == ssize_t(s.size()) ? 0 : 1;
     });
     CHECK(o.exit_code == 0);
@@ -246,16 +246,16 @@ TEST_CASE("an audit policy allows and logs what enforce would have denied", "[au
 }
 
 TEST_CASE("the same file in an audit and an enforce policy is enforced", "[precedence]") {
-    json r = denied([] { return vmtest::open_errno(p("both.txt"), O_RDONLY); });
+    json r = denied([] { return testenv::open_errno(p("both.txt"), O_RDONLY); });
     CHECK(r["policy"] == "pl-dirs");
     CHECK(r["policy_mode"] == "enforce");
 }
 
 namespace {
 Outcome exec_in(const std::string& path, const std::string& cgroup) {
-    return vmtest::run_child([&](int) {
-        vmtest::join_cgroup(cgroup);
-        Outcome t = vmtest::run_child([&](int) {
+    return testenv::run_child([&](int) {
+        testenv::join_cgroup(cgroup);
+        Outcome t = testenv::run_child([&](int) {
             execl(path.c_str(), path.c_str(), "--bulwark-test-tool", nullptr);
             return 200 + errno;
         });
