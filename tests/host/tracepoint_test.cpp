@@ -32,7 +32,7 @@ std::string g_bulwarkd;
 std::string g_bulwarkctl;
 std::string g_self;
 testenv::Daemon g_daemon;
-constexpr int kToolExit = 42;
+using testenv::kToolExit;
 
 std::string p(const std::string& name) { return g_dir + "/" + name; }
 std::string audit_log() { return p("audit.jsonl"); }
@@ -124,19 +124,7 @@ void expect_killed(const Outcome& o, const std::string& path) {
     CHECK(recs[0]["path"] == path);
 }
 
-// How an exec'ing grandchild ended: its exit status, or 128 + signal.
-int exec_tool(const std::string& path, bool in_scope) {
-    Outcome o = testenv::run_child([&](int) {
-        if (in_scope) testenv::join_cgroup(g_cgroup);
-        Outcome t = testenv::run_child([&](int) {
-            execl(path.c_str(), path.c_str(), "--bulwark-test-tool", nullptr);
-            return 200 + errno;
-        });
-        if (t.signaled) return 128 + t.signal;
-        return t.exit_code;
-    });
-    return o.exited ? o.exit_code : -1;
-}
+int exec_tool(const std::string& path, bool in_scope) { return testenv::exec_status(path, in_scope ? g_cgroup : ""); }
 
 }  // namespace
 
@@ -230,16 +218,11 @@ TEST_CASE("mode: lsm refuses to start where BPF LSM cannot be attached", "[mode]
 }
 
 int main(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--bulwark-test-tool") == 0) return kToolExit;
+    if (testenv::is_tool_call(argc, argv)) return kToolExit;
     if (getuid() != 0) {
-        std::cerr << "host tier needs root\n";
+        std::cerr << "the host tier needs root\n";
         return 1;
     }
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return 2;
-    g_self.assign(self, size_t(n));
     const char* d = getenv("BULWARKD");
     const char* c = getenv("BULWARKCTL");
     if (!d || !c) {
@@ -248,19 +231,14 @@ int main(int argc, char** argv) {
     }
     g_bulwarkd = d;
     g_bulwarkctl = c;
-    int rc = 0;
+    int rc = 3;
     try {
-        setup();
-        g_daemon.start(g_bulwarkd, p("bulwark.yaml"));
-        rc = Catch::Session().run(argc, argv);
-        const int stop = g_daemon.stop();
-        if (stop != 0) {
-            std::cerr << "bulwarkd did not stop cleanly: " << stop << "\n";
-            rc = rc ? rc : 1;
-        }
+        g_self = testenv::self_exe();
+        setup();  // before: the settings path depends on the temp directory it makes
+        rc = testenv::suite_main(argc, argv, [] {}, g_daemon, g_bulwarkd, p("bulwark.yaml"),
+        [&] { return Catch::Session().run(argc, argv); });
     } catch (const std::exception& e) {
         std::cerr << "host tracepoint suite: " << e.what() << "\n";
-        rc = 3;
     }
     teardown();
     return rc;

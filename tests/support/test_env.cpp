@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -244,6 +245,52 @@ void join_cgroup(const std::string& dir) {
     if (fd < 0 || write(fd, pid.data(), pid.size()) != ssize_t(pid.size()))
         throw std::runtime_error("join " + dir + ": " + strerror(errno));
     close(fd);
+}
+
+bool is_tool_call(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::strcmp(argv[i], kToolArg) == 0) return true;
+    return false;
+}
+
+std::string self_exe() {
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) throw std::runtime_error("readlink /proc/self/exe");
+    return std::string(self, size_t(n));
+}
+
+int exec_status(const std::string& path, const std::string& cgroup) {
+    Outcome o = run_child([&](int) {
+        if (!cgroup.empty()) join_cgroup(cgroup);
+        // Exec through a grandchild so this child can report execve's errno.
+        Outcome t = run_child([&](int) {
+            execl(path.c_str(), path.c_str(), kToolArg, nullptr);
+            return 200 + errno;
+        });
+        return t.signaled ? 128 + t.signal : t.exit_code;
+    });
+    return o.exited ? o.exit_code : -1;
+}
+
+int suite_main(int argc, char** argv, const std::function<void()>& setup, Daemon& daemon,
+               const std::string& bulwarkd, const std::string& config, const std::function<int()>& run_tests) {
+    if (is_tool_call(argc, argv)) return kToolExit;
+    try {
+        setup();
+        daemon.start(bulwarkd, config);
+    } catch (const std::exception& e) {
+        std::cerr << "suite setup failed: " << e.what() << "\n";
+        return 3;
+    }
+    int rc = run_tests();
+    if (daemon.running()) {
+        if (int stop = daemon.stop(); stop != 0) {
+            std::cerr << "bulwarkd did not stop cleanly: status " << stop << "\n";
+            if (rc == 0) rc = 1;
+        }
+    }
+    return rc;
 }
 
 }  // namespace testenv

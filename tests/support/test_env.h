@@ -72,4 +72,23 @@ std::vector<nlohmann::json> audit_records(const std::string& audit_log);
 // Moves the calling process into a cgroup v2 directory (creating it).
 void join_cgroup(const std::string& dir);
 
+// Exec tests: suite binaries double as the programs they exec.  Called with
+// kToolArg, a suite's main() must return kToolExit at once (is_tool_call).
+inline constexpr const char* kToolArg = "--bulwark-test-tool";
+inline constexpr int kToolExit = 42;
+bool is_tool_call(int argc, char** argv);
+// This binary's own path (/proc/self/exe): copy it to make test tools.
+std::string self_exe();
+
+// Execs `path` (as a tool) in a grandchild that first joins `cgroup` ("" =
+// stays where it is).  Returns how the exec'd process ended: its exit status
+// (kToolExit if it ran), 200 + errno if execve failed, 128 + signal if killed.
+int exec_status(const std::string& path, const std::string& cgroup);
+
+// A suite's main(): tool calls, then setup(), then the daemon started with
+// `config`, then run_tests() (the suite's Catch2 session), then the daemon
+// stopped (a daemon that does not stop with status 0 fails the run).
+int suite_main(int argc, char** argv, const std::function<void()>& setup, Daemon& daemon,
+               const std::string& bulwarkd, const std::string& config, const std::function<int()>& run_tests);
+
 }  // namespace testenv

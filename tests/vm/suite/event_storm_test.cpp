@@ -87,7 +87,8 @@ TEST_CASE("a violation storm: verdicts stay right, delivered + lost = caused", "
     CHECK(denied == caused);  // every single open was refused
     CHECK(other == 0);
 
-    // Stopping drains the queue and writes the final loss report.
+    // Stopping drains the queue and writes the final loss report (suite_main
+    // then sees the daemon already stopped).
     REQUIRE(g_daemon.stop() == 0);
     uint64_t delivered = 0, lost = 0, malformed = 0, lost_records = 0;
     for (const auto& r : testenv::audit_records(kAudit)) {
@@ -109,14 +110,6 @@ TEST_CASE("a violation storm: verdicts stay right, delivered + lost = caused", "
 }
 
 int main(int argc, char** argv) {
-    try {
-        setup();
-        g_daemon.start("/usr/sbin/bulwarkd", kDir + "/bulwark.yaml");
-    } catch (const std::exception& e) {
-        std::cerr << "vm suite setup failed: " << e.what() << "\n";
-        return 3;
-    }
-    int rc = Catch::Session().run(argc, argv);
-    if (g_daemon.running()) g_daemon.stop();
-    return rc;
+    return testenv::suite_main(argc, argv, setup, g_daemon, "/usr/sbin/bulwarkd", kDir + "/bulwark.yaml",
+        [&] { return Catch::Session().run(argc, argv); });
 }

@@ -28,7 +28,7 @@ const std::string kAudit = kDir + "/audit.jsonl";
 const std::string kSecretBytes = "top secret: the launch codes\n";
 const std::string kReadonlyBytes = "read me, never change me\n";
 const std::string kCanaryBytes = "if you can read this, the kill failed\n";
-const int kToolExit = 42;
+using testenv::kToolExit;
 
 std::string g_bulwarkd = "/usr/sbin/bulwarkd";
 std::string g_self;
@@ -206,30 +206,19 @@ TEST_CASE("a hardlink, a symlink and a bind mount get the same verdict", "[ident
 }
 
 namespace {
-// In a child inside the allowlist's cgroup: exec `path`; returns its outcome.
-Outcome exec_in_scope(const std::string& path, bool in_scope) {
-    return testenv::run_child([&](int) {
-        if (in_scope) testenv::join_cgroup(kCgroup);
-        // Exec through a grandchild so this child can report execve's errno.
-        Outcome t = testenv::run_child([&](int) {
-            execl(path.c_str(), path.c_str(), "--bulwark-test-tool", nullptr);
-            return 200 + errno;
-        });
-        if (t.exited) return t.exit_code;
-        return 250;
-    });
+// How `path` ran when exec'd inside (or outside) the allowlist's cgroup.
+int exec_in_scope(const std::string& path, bool in_scope) {
+    return testenv::exec_status(path, in_scope ? kCgroup : "");
 }
 }  // namespace
 
 TEST_CASE("exec outside the allowlist fails with EPERM inside its scope", "[exec]") {
-    Outcome ok = exec_in_scope(p("allowed-tool"), true);
-    CHECK(ok.exit_code == kToolExit);
+    CHECK(exec_in_scope(p("allowed-tool"), true) == kToolExit);
 
     for (const std::string& path :
          {p("blocked-tool"), p("blocked-hardlink"), p("blocked-symlink"), kBind + "/blocked-tool"}) {
         INFO(path);
-        Outcome denied = exec_in_scope(path, true);
-        CHECK(denied.exit_code == 200 + EPERM);
+        CHECK(exec_in_scope(path, true) == 200 + EPERM);
         auto recs = testenv::wait_for_audit(kAudit, [](const json& r) {
             return r["kind"] == "exec" && r["action"] == "denied";
         });
@@ -246,8 +235,7 @@ TEST_CASE("exec outside the allowlist fails with EPERM inside its scope", "[exec
 }
 
 TEST_CASE("the allowlist does not reach processes outside its scope", "[exec]") {
-    Outcome o = exec_in_scope(p("blocked-tool"), false);
-    CHECK(o.exit_code == kToolExit);
+    CHECK(exec_in_scope(p("blocked-tool"), false) == kToolExit);
 }
 
 TEST_CASE("SIGTERM stops the daemon cleanly and detaches enforcement", "[shutdown]") {
@@ -255,31 +243,18 @@ TEST_CASE("SIGTERM stops the daemon cleanly and detaches enforcement", "[shutdow
     CHECK(g_daemon.stop() == 0);
     CHECK(testenv::read_file(p("secret.txt")) == kSecretBytes);
     CHECK(testenv::read_file(p("canary.txt")) == kCanaryBytes);
-    Outcome o = exec_in_scope(p("blocked-tool"), true);
-    CHECK(o.exit_code == kToolExit);
+    CHECK(exec_in_scope(p("blocked-tool"), true) == kToolExit);
     // Every line of the audit log is one JSON object.
     CHECK_NOTHROW(testenv::audit_records(kAudit));
 }
 
 int main(int argc, char** argv) {
-    // Called as an exec test tool: just prove we ran.
-    for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--bulwark-test-tool") == 0) return kToolExit;
-
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return 2;
-    g_self.assign(self, size_t(n));
     if (const char* d = getenv("BULWARKD")) g_bulwarkd = d;
-
-    try {
-        setup_files();
-        g_daemon.start(g_bulwarkd, p("bulwark.yaml"));
-    } catch (const std::exception& e) {
-        std::cerr << "vm suite setup failed: " << e.what() << "\n";
-        return 3;
-    }
-    int rc = Catch::Session().run(argc, argv);
-    if (g_daemon.running()) g_daemon.stop();
-    return rc;
+    return testenv::suite_main(
+        argc, argv,
+        [] {
+            g_self = testenv::self_exe();
+            setup_files();
+        },
+        g_daemon, g_bulwarkd, p("bulwark.yaml"), [&] { return Catch::Session().run(argc, argv); });
 }

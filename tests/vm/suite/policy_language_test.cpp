@@ -27,7 +27,7 @@ const std::string kDir = "/tmp/pl";
 const std::string kAudit = kDir + "/audit.jsonl";
 const std::string kScope = "/sys/fs/cgroup/plscope";
 const std::string kExecScope = "/sys/fs/cgroup/plexec";
-const int kToolExit = 42;
+using testenv::kToolExit;
 const std::string kDocBytes = "the handbook, unchangeable\n";
 
 std::string g_self;
@@ -252,46 +252,25 @@ TEST_CASE("the same file in an audit and an enforce policy is enforced", "[prece
 }
 
 namespace {
-Outcome exec_in(const std::string& path, const std::string& cgroup) {
-    return testenv::run_child([&](int) {
-        testenv::join_cgroup(cgroup);
-        Outcome t = testenv::run_child([&](int) {
-            execl(path.c_str(), path.c_str(), "--bulwark-test-tool", nullptr);
-            return 200 + errno;
-        });
-        return t.exited ? t.exit_code : 250;
-    });
-}
+int exec_in(const std::string& path, const std::string& cgroup) { return testenv::exec_status(path, cgroup); }
 }  // namespace
 
 TEST_CASE("an allowlisted directory allows everything below it, also added later", "[exec]") {
-    CHECK(exec_in(p("bin/tool"), kExecScope).exit_code == kToolExit);
-    CHECK(exec_in(p("other-tool"), kExecScope).exit_code == 200 + EPERM);
+    CHECK(exec_in(p("bin/tool"), kExecScope) == kToolExit);
+    CHECK(exec_in(p("other-tool"), kExecScope) == 200 + EPERM);
     fs::create_directories(p("bin/later"));
     fs::copy_file(g_self, p("bin/later/new-tool"));
     chmod(p("bin/later/new-tool").c_str(), 0755);
-    CHECK(exec_in(p("bin/later/new-tool"), kExecScope).exit_code == kToolExit);
-    CHECK(exec_in(p("other-tool"), kScope).exit_code == kToolExit);  // outside the allowlist's scope
+    CHECK(exec_in(p("bin/later/new-tool"), kExecScope) == kToolExit);
+    CHECK(exec_in(p("other-tool"), kScope) == kToolExit);  // outside the allowlist's scope
 }
 
 int main(int argc, char** argv) {
-    for (int i = 1; i < argc; ++i)
-        if (std::strcmp(argv[i], "--bulwark-test-tool") == 0) return kToolExit;
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return 2;
-    g_self.assign(self, size_t(n));
-    try {
-        setup();
-        g_daemon.start("/usr/sbin/bulwarkd", p("bulwark.yaml"));
-    } catch (const std::exception& e) {
-        std::cerr << "vm suite setup failed: " << e.what() << "\n";
-        return 3;
-    }
-    int rc = Catch::Session().run(argc, argv);
-    if (int stop = g_daemon.stop(); stop != 0) {
-        std::cerr << "bulwarkd did not stop cleanly: status " << stop << "\n";
-        if (rc == 0) rc = 1;
-    }
-    return rc;
+    return testenv::suite_main(
+        argc, argv,
+        [] {
+            g_self = testenv::self_exe();
+            setup();
+        },
+        g_daemon, "/usr/sbin/bulwarkd", p("bulwark.yaml"), [&] { return Catch::Session().run(argc, argv); });
 }
