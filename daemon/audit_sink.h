@@ -47,6 +47,7 @@ public:
     // lines are written to the old file first, so none is lost or doubled.
     Status reopen();
     const std::string& path() const { return path_; }
+    size_t pending_bytes() const { return pending_.size(); }
 
 private:
     AuditSink(std::string path, int fd, FlushPolicy flush) : path_(std::move(path)), fd_(fd), flush_(flush) {}

@@ -287,7 +287,8 @@ nlohmann::json Daemon::status() const {
                    {"verdicts", st.verdicts},
                    {"lost_kernel", st.kernel_lost},
                    {"lost_queue", st.queue_dropped},
-                   {"malformed", st.malformed}};
+                   {"malformed", st.malformed},
+                   {"lost_write", st.write_failed}};
     if (last_reload_) {
         const auto& r = *last_reload_;
         j["last_reload"] = {{"ok", r.ok},         {"time", format_wall_time(r.wall_ns)},
@@ -378,8 +379,8 @@ int Daemon::run() {
     // Deliver everything the kernel already reported before detaching.
     pipeline_->stop();
     const auto st = pipeline_->stats();
-    lg->info("delivered {} events; lost {} in the kernel, {} in the queue; {} malformed", st.delivered,
-             st.kernel_lost, st.queue_dropped, st.malformed);
+    lg->info("delivered {} events; lost {} in the kernel, {} in the queue, {} on audit log writes; {} malformed",
+             st.delivered, st.kernel_lost, st.queue_dropped, st.write_failed, st.malformed);
     close(efd);
     close(sfd);
     return rc;

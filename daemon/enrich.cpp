@@ -58,6 +58,19 @@ std::string Enricher::user_name(uint32_t uid) {
 }
 
 Enrichment Enricher::lookup(uint32_t pid, uint32_t ppid, uint32_t uid) {
+    const auto now = std::chrono::steady_clock::now();
+    // A pid is reused or exec's a new program rarely within a second; the
+    // parent and uid are checked too.
+    if (auto it = cache_.find(pid); it != cache_.end() && it->second.ppid == ppid && it->second.uid == uid &&
+                                    now - it->second.at < std::chrono::seconds(1))
+        return it->second.value;
+    if (cache_.size() > 4096) cache_.clear();
+    Enrichment e = read(pid, ppid, uid);
+    cache_[pid] = Cached{e, ppid, uid, now};
+    return e;
+}
+
+Enrichment Enricher::read(uint32_t pid, uint32_t ppid, uint32_t uid) {
     Enrichment e;
     const std::string base = proc_ + "/" + std::to_string(pid);
     e.exe = read_link(base + "/exe");

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -22,6 +23,8 @@ struct Enrichment {
 // a unit ("nginx.service", "session-2.scope"); "" if none.
 std::string unit_from_cgroup_path(const std::string& cgroup_path);
 
+// Looks processes up in /proc, with a short-lived cache: a storm of
+// violations from one process costs one lookup per second, not one per event.
 class Enricher {
 public:
     // `proc` is the procfs mount point (tests may point it elsewhere).
@@ -29,9 +32,16 @@ public:
     Enrichment lookup(uint32_t pid, uint32_t ppid, uint32_t uid);
 
 private:
+    struct Cached {
+        Enrichment value;
+        uint32_t ppid = 0, uid = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+    Enrichment read(uint32_t pid, uint32_t ppid, uint32_t uid);
     std::string user_name(uint32_t uid);
     std::string proc_;
     std::unordered_map<uint32_t, std::string> users_;
+    std::unordered_map<uint32_t, Cached> cache_;  // by pid, valid for one second
 };
 
 }  // namespace bulwark

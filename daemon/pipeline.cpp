@@ -121,22 +121,39 @@ void EventPipeline::process(Event& ev) {
     if (compiled && ev.raw.rule_id < compiled->rules.size()) ctx.rule = &compiled->rules[ev.raw.rule_id];
     const Enrichment enr = enricher_.lookup(ev.raw.pid, ev.raw.ppid, ev.raw.uid);
     audit_.add(audit_record(ev, ctx, &enr));
+    ++pending_records_;
     if (journal_) journal_->write(ev, ctx, enr);
-    delivered_.fetch_add(1);
+}
+
+void EventPipeline::commit_audit(bool force) {
+    const uint64_t n = pending_records_;
+    if (auto err = audit_.commit(force)) {
+        // The batch is gone: count it as lost, and say so once per report.
+        write_failed_.fetch_add(n);
+        pending_records_ = 0;
+        if (write_failed_.load() == n) log::get("audit")->error("{}", err->to_string());
+        return;
+    }
+    if (audit_.pending_bytes() == 0) {
+        delivered_.fetch_add(n);
+        pending_records_ = 0;
+    }
 }
 
 void EventPipeline::report_losses(bool final) {
+    commit_audit(true);  // the events before the report go out (and are counted) first
     uint64_t klost = 0, verdicts = 0;
     read_kernel_counters(klost, verdicts);
     kernel_lost_.store(klost);
     verdicts_.store(verdicts);
-    const uint64_t qdrop = queue_dropped_.load(), bad = malformed_.load();
+    const uint64_t qdrop = queue_dropped_.load(), bad = malformed_.load(), wfail = write_failed_.load();
     const uint64_t dk = klost - reported_kernel_lost_, dq = qdrop - reported_queue_dropped_,
-                   dm = bad - reported_malformed_;
-    if (dk == 0 && dq == 0 && dm == 0) return;
+                   dm = bad - reported_malformed_, dw = wfail - reported_write_failed_;
+    if (dk == 0 && dq == 0 && dm == 0 && dw == 0) return;
     reported_kernel_lost_ = klost;
     reported_queue_dropped_ = qdrop;
     reported_malformed_ = bad;
+    reported_write_failed_ = wfail;
 
     nlohmann::json rec;
     rec["v"] = kAuditSchemaVersion;
@@ -150,18 +167,21 @@ void EventPipeline::report_losses(bool final) {
     rec["lost_kernel"] = dk;
     rec["lost_queue"] = dq;
     rec["malformed"] = dm;
+    rec["lost_write"] = dw;  // records the audit log could not take (this one may fail too)
     rec["total_lost_kernel"] = klost;
     rec["total_lost_queue"] = qdrop;
     rec["total_malformed"] = bad;
+    rec["total_lost_write"] = wfail;
     audit_.add(rec);
-    if (auto err = audit_.commit(true)) log::get("audit")->error("{}", err->to_string());
-    const std::string msg = "lost " + std::to_string(dk + dq) + " violation events (" + std::to_string(dk) +
-                            " ring buffer full, " + std::to_string(dq) + " queue full) and refused " +
-                            std::to_string(dm) + " malformed records" + (final ? " (at shutdown)" : "");
+    if (auto err = audit_.commit(true)) log::get("audit")->warn("loss record not written: {}", err->to_string());
+    const std::string msg = "lost " + std::to_string(dk + dq + dw) + " violation events (" + std::to_string(dk) +
+                            " ring buffer full, " + std::to_string(dq) + " queue full, " + std::to_string(dw) +
+                            " audit log write failed) and refused " + std::to_string(dm) + " malformed records" +
+                            (final ? " (at shutdown)" : "");
     log::get("events")->warn("{}", msg);
     if (journal_)
         journal_->lost(msg, {"BULWARK_LOST_KERNEL=" + std::to_string(dk), "BULWARK_LOST_QUEUE=" + std::to_string(dq),
-                             "BULWARK_MALFORMED=" + std::to_string(dm),
+                             "BULWARK_MALFORMED=" + std::to_string(dm), "BULWARK_LOST_WRITE=" + std::to_string(dw),
                              "BULWARK_TOTAL_LOST_KERNEL=" + std::to_string(klost),
                              "BULWARK_TOTAL_LOST_QUEUE=" + std::to_string(qdrop)});
 }
@@ -189,7 +209,7 @@ void EventPipeline::sink_loop() {
                 log::get("audit")->info("reopened {}", audit_.path());
         }
         for (auto& ev : batch) process(ev);
-        if (auto err = audit_.commit(done)) log::get("audit")->error("{}", err->to_string());
+        commit_audit(done);
         if (journal_) journal_->flush(done);
         const auto now = std::chrono::steady_clock::now();
         if (done || now - last_report >= opts_.loss_report_interval) {
@@ -207,6 +227,7 @@ PipelineStats EventPipeline::stats() const {
     s.queue_dropped = queue_dropped_.load();
     s.malformed = malformed_.load();
     s.verdicts = verdicts_.load();
+    s.write_failed = write_failed_.load();
     return s;
 }
 

@@ -45,6 +45,7 @@ struct PipelineStats {
     uint64_t kernel_lost = 0;     // ring buffer full (kernel counters)
     uint64_t queue_dropped = 0;   // bounded queue full
     uint64_t malformed = 0;       // refused by the decoder
+    uint64_t write_failed = 0;    // records the audit log could not take (e.g. disk full)
     uint64_t verdicts = 0;        // violations acted upon (kernel counters)
 };
 
@@ -73,6 +74,7 @@ private:
     void sink_loop();
     void process(Event& ev);
     void report_losses(bool final);
+    void commit_audit(bool force);
     void read_kernel_counters(uint64_t& lost, uint64_t& verdicts) const;
 
     int events_fd_, counters_fd_;
@@ -92,8 +94,11 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<bool> reopen_{false};
     std::atomic<uint64_t> heartbeat_{0};
-    std::atomic<uint64_t> delivered_{0}, queue_dropped_{0}, malformed_{0}, kernel_lost_{0}, verdicts_{0};
-    uint64_t reported_kernel_lost_ = 0, reported_queue_dropped_ = 0, reported_malformed_ = 0;
+    std::atomic<uint64_t> delivered_{0}, queue_dropped_{0}, malformed_{0}, kernel_lost_{0}, verdicts_{0},
+        write_failed_{0};
+    uint64_t reported_kernel_lost_ = 0, reported_queue_dropped_ = 0, reported_malformed_ = 0,
+             reported_write_failed_ = 0;
+    uint64_t pending_records_ = 0;  // records added to the audit batch not yet committed
     std::thread consumer_, sink_;
 };
 

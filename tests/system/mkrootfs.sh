@@ -43,6 +43,11 @@ set -eu -o pipefail
 export LC_ALL=C
 
 here=$(cd "$(dirname "$0")" && pwd)
+# Mount points of systemd: check_vm_path (harness-lib.sh) refuses paths there.
+vm_mounts="/proc /sys /dev /run"
+vm_mounter=systemd
+# shellcheck source-path=SCRIPTDIR source=../vm/harness-lib.sh
+. "$here/../vm/harness-lib.sh"
 
 die() {
     echo "mkrootfs: error: $*" >&2
@@ -126,21 +131,9 @@ mkdir -p "$stage"/usr/bin "$stage"/usr/sbin "$stage"/usr/lib "$stage"/usr/lib64 
     "$stage"/etc "$stage"/root "$stage"/home "$stage"/proc "$stage"/sys "$stage"/dev \
     "$stage"/run "$stage"/tmp "$stage"/mnt "$stage"/opt "$stage"/srv \
     "$stage"/var/lib "$stage"/var/log "$stage"/var/tmp "$stage"/var/cache "$stage"/var/spool
-ln -s usr/bin "$stage/bin"
-ln -s usr/sbin "$stage/sbin"
-ln -s usr/lib "$stage/lib"
-ln -s usr/lib64 "$stage/lib64"
+harness_usr_merge
 ln -s /run "$stage/var/run"
 ln -s /run/lock "$stage/var/lock"
-chmod 1777 "$stage/tmp" "$stage/var/tmp"
-chmod 0700 "$stage/root"
-
-# install_one HOST VM: copy one file, following symlinks on the host side; an
-# existing entry at VM is replaced, never written through.
-install_one() {
-    mkdir -p "$stage$(dirname "$2")"
-    cp -L --remove-destination "$1" "$stage$2"
-}
 
 # Every ELF file copied is remembered here; their libraries are added at the
 # end, in one pass.
@@ -289,43 +282,11 @@ for l in /var/lib/dpkg/info/*.list; do
 done
 : >"$stage/var/log/dpkg.log"
 
-# --- the test's files
-# Paths under these are mount points in the VM: anything put there would be
-# hidden by the mount, so refuse instead of silently losing it.
-check_vm_path() {
-    case "$1" in
-    /*) ;;
-    *) die "VM path '$1' is not absolute" ;;
-    esac
-    case "$1" in
-    /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /run | /run/*)
-        die "VM path '$1' is under a filesystem systemd mounts (/proc /sys /dev /run); it would be hidden" ;;
-    esac
-}
-# split_spec SPEC [DEFAULT_VM] -> sets host, vm ("HOST:VM" splits at the last ':').
-split_spec() {
-    case "$1" in
-    *:*) host=${1%:*}; vm=${1##*:} ;;
-    *) host=$1; vm=${2:-$1} ;;
-    esac
-    if [ -z "$host" ] || [ -z "$vm" ]; then die "bad spec '$1' (want HOST_PATH[:VM_PATH])"; fi
-    [ -e "$host" ] || die "'$host' does not exist"
-    check_vm_path "$vm"
-}
-
-for spec in ${files[@]+"${files[@]}"}; do
-    split_spec "$spec"
-    if [ -d "$host" ]; then
-        mkdir -p "$stage$vm"
-        cp -RL "$host/." "$stage$vm/"
-    else
-        install_one "$host" "$vm"
-    fi
-done
+# --- the test's files (the check_vm_path, split_spec and install_one of
+# harness-lib.sh)
+harness_install_files ${files[@]+"${files[@]}"}
 for spec in ${execs[@]+"${execs[@]}"}; do
-    split_spec "$spec"
-    if [ ! -f "$host" ] || [ ! -x "$host" ]; then die "--exec '$host' is not an executable file"; fi
-    install_one "$host" "$vm"
+    harness_install_exec "$spec"
     note_elf "$host"
 done
 # Each .deb is unpacked (under $debroot, deleted at the end) only to find the
@@ -419,31 +380,13 @@ ln -s ../bulwark-system-test.service \
 # --- libraries of every ELF file copied, at their host paths (the loader
 # path and RUNPATHs baked into the binaries then resolve unchanged). Fails
 # on "not found", so the VM never boots with a program that cannot start.
-libs_of() {
-    local lddout
-    if ! lddout=$(ldd "$1" 2>&1); then
-        case "$lddout" in
-        *"not a dynamic executable"*) return 0 ;; # static
-        *) die "ldd $1 failed: $lddout" ;;
-        esac
-    fi
-    case "$lddout" in
-    *"statically linked"*) return 0 ;;
+# (libs_of of harness-lib.sh.)
+missing_lib_ok() {
+    # A library a .deb ships itself is found once it is installed.
+    case "$1" in
+    "$debroot"/*) [ -n "$(find "$debroot" -name "$2" -print -quit)" ] ;;
+    *) return 1 ;;
     esac
-    local missing lib
-    missing=$(printf '%s\n' "$lddout" | awk '$2 == "=>" && $3 == "not" { print $1 }')
-    for lib in $missing; do
-        # A library a .deb ships itself is found once it is installed.
-        case "$1" in
-        "$debroot"/*)
-            [ -z "$(find "$debroot" -name "$lib" -print -quit)" ] || continue ;;
-        esac
-        die "ldd $1 reports missing libraries:
-$lddout"
-    done
-    printf '%s\n' "$lddout" | awk '
-        $2 == "=>" && $3 ~ /^\// { print $3; next }
-        $1 ~ /^\// { print $1 }'
 }
 sort -u "$elf_list" | while IFS= read -r f; do
     libs_of "$f"
@@ -452,10 +395,6 @@ done | sort -u | while IFS= read -r lib; do
 done
 rm -rf "$debroot"
 
-# --- archive: newc, everything owned by root, sorted for stable output.
-mkdir -p "$(dirname "$out")"
-(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-    cpio --quiet --null -o -H newc -R 0:0 --reproducible) |
-    zstd -q -T0 -10 -c >"$out.tmp"
-mv "$out.tmp" "$out"
+# --- archive
+harness_write_archive "$out" zstd -q -T0 -10 -c
 echo "mkrootfs: wrote $out ($(du -h "$out" | cut -f1); $(du -sh --apparent-size "$stage" | cut -f1) unpacked)"

@@ -23,6 +23,8 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 vmdir=$(cd "$here/../vm" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../vm/harness-lib.sh
+. "$vmdir/harness-lib.sh"
 
 usage() {
     sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0" >&2
@@ -34,27 +36,21 @@ mk_args=()
 vm_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-    --work) [ $# -ge 2 ] || usage; work=$2; shift 2 ;;
-    --kernel-dir) [ $# -ge 2 ] || usage; kernel_dir=$2; shift 2 ;;
     --test) [ $# -ge 2 ] || usage; test_script=$2; shift 2 ;;
     --timeout) [ $# -ge 2 ] || usage; timeout=$2; shift 2 ;;
-    --file | --exec | --deb) [ $# -ge 2 ] || usage; mk_args+=("$1" "$2"); shift 2 ;;
+    --deb) [ $# -ge 2 ] || usage; mk_args+=("$1" "$2"); shift 2 ;;
     --append) [ $# -ge 2 ] || usage; append="$append $2"; shift 2 ;;
-    --smp | --mem) [ $# -ge 2 ] || usage; vm_args+=("$1" "$2"); shift 2 ;;
-    --interactive) vm_args+=("$1"); shift ;;
-    -h | --help) usage ;;
-    *) echo "run-system-test: unknown argument '$1'" >&2; usage ;;
+    *) # the options run-vm-test.sh has too (harness-lib.sh)
+        harness_runner_opt "$@" || { echo "run-system-test: unknown argument '$1'" >&2; usage; }
+        shift "$harness_shift" ;;
     esac
 done
 if [ -z "$work" ] || [ -z "$test_script" ]; then usage; fi
 
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-kernel_dir=${kernel_dir:-${BULWARK_VM_KERNEL_DIR:-$work/../vm-kernel}}
+harness_work_dir
 rm -f "$work/console.log"
 
-"$vmdir/fetch-kernel.sh" "$kernel_dir" ||
-    { echo "run-system-test: could not fetch the VM kernel into $kernel_dir" >&2; exit 125; }
+harness_fetch_kernel run-system-test
 
 rootfs="$work/rootfs.cpio.zst"
 start=$(date +%s)

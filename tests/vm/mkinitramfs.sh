@@ -29,6 +29,12 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 REQUIRED_APPLETS="sh cat ls ln mount umount mkdir rm mv cp echo sleep poweroff reboot
 chmod grep sed head tail wc id kill true false stat sync dd touch"
 
+# Mount points of /init: check_vm_path (harness-lib.sh) refuses paths there.
+vm_mounts="/proc /sys /dev /tmp /run"
+vm_mounter=/init
+# shellcheck source-path=SCRIPTDIR source=harness-lib.sh
+. "$(dirname "$0")/harness-lib.sh"
+
 die() {
     echo "mkinitramfs: error: $*" >&2
     exit 1
@@ -81,12 +87,7 @@ trap 'exit 143' TERM
 mkdir -p "$stage"/usr/bin "$stage"/usr/sbin "$stage"/usr/lib "$stage"/usr/lib64 \
     "$stage"/etc "$stage"/root "$stage"/proc "$stage"/sys "$stage"/dev "$stage"/tmp \
     "$stage"/run "$stage"/var/log "$stage"/var/tmp "$stage"/mnt
-ln -s usr/bin "$stage/bin"
-ln -s usr/sbin "$stage/sbin"
-ln -s usr/lib "$stage/lib"
-ln -s usr/lib64 "$stage/lib64"
-chmod 1777 "$stage/tmp" "$stage/var/tmp"
-chmod 0700 "$stage/root"
+harness_usr_merge
 
 cat >"$stage/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
@@ -108,74 +109,12 @@ for a in $applets; do
     [ "$a" = busybox ] || ln -s busybox "$stage/usr/bin/$a"
 done
 
-# Paths under these are mount points in the VM: anything put there would be
-# hidden by the mount, so refuse instead of silently losing it.
-check_vm_path() {
-    case "$1" in
-    /*) ;;
-    *) die "VM path '$1' is not absolute" ;;
-    esac
-    case "$1" in
-    /proc | /proc/* | /sys | /sys/* | /dev | /dev/* | /tmp | /tmp/* | /run | /run/*)
-        die "VM path '$1' is under a filesystem /init mounts (/proc /sys /dev /tmp /run); it would be hidden" ;;
-    esac
-}
-
-# split SPEC -> sets host, vm. "HOST:VM" splits at the last ':'; "HOST" alone
-# means the same path in the VM.
-split_spec() {
-    case "$1" in
-    *:*) host=${1%:*}; vm=${1##*:} ;;
-    *) host=$1; vm=$1 ;;
-    esac
-    if [ -z "$host" ] || [ -z "$vm" ]; then die "bad spec '$1' (want HOST_PATH[:VM_PATH])"; fi
-    [ -e "$host" ] || die "'$host' does not exist"
-    check_vm_path "$vm"
-}
-
-# install HOST VM: copy one file, following symlinks on the host side. An
-# existing entry at VM (e.g. a busybox applet link) is replaced, never
-# written through.
-install_one() {
-    mkdir -p "$stage$(dirname "$2")"
-    cp -L --remove-destination "$1" "$stage$2"
-}
-
-for spec in ${files[@]+"${files[@]}"}; do
-    split_spec "$spec"
-    if [ -d "$host" ]; then
-        mkdir -p "$stage$vm"
-        cp -RL "$host/." "$stage$vm/"
-    else
-        install_one "$host" "$vm"
-    fi
-done
-
-# Libraries from ldd, as absolute host paths, one per line. Fails on
-# "not found" so a test never boots with a binary that cannot start.
-libs_of() {
-    local lddout
-    if ! lddout=$(ldd "$1" 2>&1); then
-        case "$lddout" in
-        *"not a dynamic executable"*) return 0 ;; # static binary or a script
-        *) die "ldd $1 failed: $lddout" ;;
-        esac
-    fi
-    if printf '%s\n' "$lddout" | grep -q 'not found'; then
-        die "ldd $1 reports missing libraries:
-$lddout"
-    fi
-    # "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" and
-    # "/lib64/ld-linux-x86-64.so.2 (0x...)"; linux-vdso has no file.
-    printf '%s\n' "$lddout" | awk '
-        $2 == "=>" && $3 ~ /^\// { print $3; next }
-        $1 ~ /^\// { print $1 }'
-}
-
+# --- the test's files and executables, each executable with the libraries
+# ldd reports for it (the check_vm_path, split_spec, install_one and libs_of
+# of harness-lib.sh).
+harness_install_files ${files[@]+"${files[@]}"}
 for spec in ${execs[@]+"${execs[@]}"}; do
-    split_spec "$spec"
-    if [ ! -f "$host" ] || [ ! -x "$host" ]; then die "--exec '$host' is not an executable file"; fi
-    install_one "$host" "$vm"
+    harness_install_exec "$spec"
     while IFS= read -r lib; do
         [ -n "$lib" ] || continue
         # Same path as on the host: the loader path and RUNPATHs baked into
@@ -264,10 +203,6 @@ reboot -f
 EOF
 chmod 0755 "$stage/init"
 
-# --- archive: newc, everything owned by root, sorted for stable output.
-mkdir -p "$(dirname "$out")"
-(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-    cpio --quiet --null -o -H newc -R 0:0 --reproducible) |
-    "${compress[@]}" >"$out.tmp"
-mv "$out.tmp" "$out"
+# --- archive
+harness_write_archive "$out" "${compress[@]}"
 echo "mkinitramfs: wrote $out ($(du -h "$out" | cut -f1)), command:$cmd_words"

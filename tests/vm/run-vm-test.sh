@@ -17,6 +17,8 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=harness-lib.sh
+. "$here/harness-lib.sh"
 
 usage() {
     sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0" >&2
@@ -28,26 +30,19 @@ mk_args=()
 vm_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
-    --work) [ $# -ge 2 ] || usage; work=$2; shift 2 ;;
-    --kernel-dir) [ $# -ge 2 ] || usage; kernel_dir=$2; shift 2 ;;
     --fetch-only) fetch_only=1; shift ;;
-    --file | --exec) [ $# -ge 2 ] || usage; mk_args+=("$1" "$2"); shift 2 ;;
-    --timeout | --smp | --mem | --append) [ $# -ge 2 ] || usage; vm_args+=("$1" "$2"); shift 2 ;;
-    --interactive) vm_args+=("$1"); shift ;;
+    --timeout | --append) [ $# -ge 2 ] || usage; vm_args+=("$1" "$2"); shift 2 ;;
     --) shift; break ;;
-    -h | --help) usage ;;
-    *) echo "run-vm-test: unknown argument '$1'" >&2; usage ;;
+    *) # the options run-system-test.sh has too (harness-lib.sh)
+        harness_runner_opt "$@" || { echo "run-vm-test: unknown argument '$1'" >&2; usage; }
+        shift "$harness_shift" ;;
     esac
 done
 [ -n "$work" ] || usage
 [ "$fetch_only" -eq 1 ] || [ $# -gt 0 ] || { echo "run-vm-test: a command after -- is required" >&2; usage; }
 
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-kernel_dir=${kernel_dir:-${BULWARK_VM_KERNEL_DIR:-$work/../vm-kernel}}
-
-"$here/fetch-kernel.sh" "$kernel_dir" ||
-    { echo "run-vm-test: could not fetch the VM kernel into $kernel_dir" >&2; exit 125; }
+harness_work_dir
+harness_fetch_kernel run-vm-test
 [ "$fetch_only" -eq 0 ] || exit 0
 
 # zstd: the kernel unpacks it faster than gzip under emulation.

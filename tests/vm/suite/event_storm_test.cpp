@@ -95,7 +95,8 @@ TEST_CASE("a violation storm: verdicts stay right, delivered + lost = caused", "
         if (r["kind"] == "file_open" && r["path"] == kDir + "/target.txt") ++delivered;
         if (r["kind"] == "lost") {
             ++lost_records;
-            lost += r["lost_kernel"].get<uint64_t>() + r["lost_queue"].get<uint64_t>();
+            lost += r["lost_kernel"].get<uint64_t>() + r["lost_queue"].get<uint64_t>() +
+                    r["lost_write"].get<uint64_t>();
             malformed += r["malformed"].get<uint64_t>();
         }
     }
