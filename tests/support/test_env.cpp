@@ -125,6 +125,9 @@ void Daemon::start(const std::string& bulwarkd, const std::string& config, std::
     pid_ = fork();
     if (pid_ < 0) throw std::runtime_error("fork");
     if (pid_ == 0) {
+        // Only the test reads the notify socket: the tee below must not keep
+        // it open, or once its queue is full the daemon's sd_notify blocks.
+        close(sock);
         setenv("NOTIFY_SOCKET", sock_path.c_str(), 1);
         // Output to the console and to a file the test can read.
         int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
