@@ -2,6 +2,8 @@
 
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
+#include <utility>
 #include <fstream>
 #include <sstream>
 
@@ -24,6 +26,23 @@ bool scalar(ConfigResult& r, const std::string& file, const std::string& key, co
         return false;
     }
     return true;
+}
+
+// An enum-valued setting: one of `choices` (name, value), in that order in
+// the error message.
+template <typename T>
+void choose(ConfigResult& r, const std::string& file, const std::string& key, const YAML::Node& n,
+            std::initializer_list<std::pair<const char*, T>> choices, T& out) {
+    const std::string s = n.IsScalar() ? n.as<std::string>() : "";
+    std::string names;
+    for (const auto& [name, value] : choices) {
+        if (s == name) {
+            out = value;
+            return;
+        }
+        names += (names.empty() ? "" : ", ") + std::string(name);
+    }
+    error(r, file, n, "invalid value \"" + s + "\" for " + key + "; expected one of: " + names);
 }
 
 }  // namespace
@@ -65,11 +84,9 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
             else
                 error(r, filename, v, "expected true or false for journal");
         } else if (key == "mode") {
-            const std::string s = v.IsScalar() ? v.as<std::string>() : "";
-            if (s == "auto") r.config.mode = ModeSetting::automatic;
-            else if (s == "lsm") r.config.mode = ModeSetting::lsm;
-            else if (s == "tracepoint") r.config.mode = ModeSetting::tracepoint;
-            else error(r, filename, v, "invalid value \"" + s + "\" for mode; expected one of: auto, lsm, tracepoint");
+            choose(r, filename, key, v,
+                   {{"auto", ModeSetting::automatic}, {"lsm", ModeSetting::lsm}, {"tracepoint", ModeSetting::tracepoint}},
+                   r.config.mode);
         } else if (key == "ringBufferKiB") {
             uint32_t kib = 0;
             if (scalar(r, filename, key, v) && YAML::convert<uint32_t>::decode(v, kib) && kib >= 4 &&
@@ -78,16 +95,11 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
             else
                 error(r, filename, v, "ringBufferKiB must be a power of two between 4 and 1048576");
         } else if (key == "auditFlush") {
-            const std::string s = v.IsScalar() ? v.as<std::string>() : "";
-            if (s == "none") r.config.audit_flush = FlushPolicy::none;
-            else if (s == "batch") r.config.audit_flush = FlushPolicy::batch;
-            else if (s == "fsync") r.config.audit_flush = FlushPolicy::fsync;
-            else error(r, filename, v, "invalid value \"" + s + "\" for auditFlush; expected one of: none, batch, fsync");
+            choose(r, filename, key, v,
+                   {{"none", FlushPolicy::none}, {"batch", FlushPolicy::batch}, {"fsync", FlushPolicy::fsync}},
+                   r.config.audit_flush);
         } else if (key == "tracepointProtectedFiles") {
-            const std::string s = v.IsScalar() ? v.as<std::string>() : "";
-            if (s == "kill") r.config.tracepoint_protect_audit_only = false;
-            else if (s == "audit") r.config.tracepoint_protect_audit_only = true;
-            else error(r, filename, v, "invalid value \"" + s + "\" for tracepointProtectedFiles; expected one of: kill, audit");
+            choose(r, filename, key, v, {{"kill", false}, {"audit", true}}, r.config.tracepoint_protect_audit_only);
         } else if (key == "controlSocket") {
             if (scalar(r, filename, key, v) && !v.as<std::string>().empty() && v.as<std::string>()[0] == '/')
                 r.config.control_socket = v.as<std::string>();

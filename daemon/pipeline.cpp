@@ -78,7 +78,6 @@ void EventPipeline::consume_loop() {
     const auto wd_interval = std::chrono::microseconds(wd_usec / 3);
     auto wd_last = std::chrono::steady_clock::now() - wd_interval;
     while (!stop_.load()) {
-        heartbeat_.fetch_add(1);
         if (watchdog && std::chrono::steady_clock::now() - wd_last >= wd_interval) {
             sd_notify(0, "WATCHDOG=1");
             wd_last = std::chrono::steady_clock::now();
@@ -120,9 +119,10 @@ void EventPipeline::process(Event& ev) {
     ctx.wall_ns = boot_ns_to_wall_ns(ev.raw.ts_boot_ns);
     if (compiled && ev.raw.rule_id < compiled->rules.size()) ctx.rule = &compiled->rules[ev.raw.rule_id];
     const Enrichment enr = enricher_.lookup(ev.raw.pid, ev.raw.ppid, ev.raw.uid);
-    audit_.add(audit_record(ev, ctx, &enr));
+    const nlohmann::json record = audit_record(ev, ctx, &enr);  // built once, for both sinks
+    audit_.add(record);
     ++pending_records_;
-    if (journal_) journal_->write(ev, ctx, enr);
+    if (journal_) journal_->write(ev, ctx, enr, &record);
 }
 
 void EventPipeline::commit_audit(bool force) {

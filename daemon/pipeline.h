@@ -64,8 +64,6 @@ public:
     // Drains what the kernel already reported, then stops both threads.
     void stop();
     void request_reopen() { reopen_.store(true); }
-    // Incremented by the consumer on every round: a wedged consumer stops it.
-    uint64_t heartbeat() const { return heartbeat_.load(); }
     PipelineStats stats() const;
 
 private:
@@ -93,7 +91,6 @@ private:
 
     std::atomic<bool> stop_{false};
     std::atomic<bool> reopen_{false};
-    std::atomic<uint64_t> heartbeat_{0};
     std::atomic<uint64_t> delivered_{0}, queue_dropped_{0}, malformed_{0}, kernel_lost_{0}, verdicts_{0},
         write_failed_{0};
     uint64_t reported_kernel_lost_ = 0, reported_queue_dropped_ = 0, reported_malformed_ = 0,
