@@ -107,6 +107,7 @@ struct bw_scope_mask {
 /* bw_gen_config.flags */
 #define BW_CFG_FILE_DIRS (1u << 0) /* bw_files holds directory rules: walk ancestors */
 #define BW_CFG_EXEC_DIRS (1u << 1) /* bw_exec holds directories: walk ancestors */
+#define BW_CFG_FILES (1u << 2)     /* bw_files is not empty: without it opens skip all matching */
 
 /* Per-generation settings, array map indexed by slot. */
 struct bw_gen_config {

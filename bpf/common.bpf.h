@@ -122,14 +122,15 @@ static __always_inline int bw_active_slot(void)
 	return (int)st->active_slot;
 }
 
+/* The identity of `inode`, a BTF pointer (see BW_LD_DIRECT below). */
 static __always_inline struct bw_file_key bw_key_of_inode(struct inode *inode)
 {
 	struct bw_file_key key = {};
 
 	if (!inode)
 		return key; /* negative dentry: matches nothing */
-	key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	key.ino = BPF_CORE_READ(inode, i_ino);
+	key.dev = inode->i_sb->s_dev;
+	key.ino = inode->i_ino;
 	return key;
 }
 
@@ -180,23 +181,22 @@ static __always_inline struct bw_scratch *bw_scratch_get(void)
 	return bpf_map_lookup_elem(&bw_scratch, &zero);
 }
 
-/* Is the current task inside scope bit `scope` (of the policy in `slot`)?
- * Walks the task's cgroup ancestors from the root down (bounded).  A global
- * function: verified once, on its own. */
-__noinline int bw_in_scope(__u32 slot, __u32 scope)
+/* The scope bits (of the policy in `slot`) that hold the current task:
+ * bit BW_SCOPE_HOST always, and the bits of every cgroup on the task's
+ * path from the root down (bounded).  A global function: verified once, on
+ * its own. */
+__noinline __u64 bw_task_scopes(__u32 slot)
 {
 	struct bw_scratch *sc = bw_scratch_get();
 	void *scopes;
 	int level;
 
-	if (scope == BW_SCOPE_HOST)
-		return 1;
-	if (!sc || scope >= BW_MAX_SCOPES)
-		return 0;
+	if (!sc)
+		return 1ull << BW_SCOPE_HOST;
+	sc->scopes = 1ull << BW_SCOPE_HOST;
 	scopes = bpf_map_lookup_elem(&bw_scopes, &slot);
 	if (!scopes)
-		return 0;
-	sc->scopes = 0;
+		return sc->scopes;
 	BW_UNROLL
 	for (level = 0; level < BW_MAX_CGROUP_DEPTH; level++) {
 		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
@@ -208,7 +208,17 @@ __noinline int bw_in_scope(__u32 slot, __u32 scope)
 		if (m)
 			sc->scopes |= m->scopes;
 	}
-	return (sc->scopes >> scope) & 1;
+	return sc->scopes;
+}
+
+/* Is the current task inside scope bit `scope`? */
+static __always_inline int bw_in_scope(__u32 slot, __u32 scope)
+{
+	if (scope == BW_SCOPE_HOST)
+		return 1;
+	if (scope >= BW_MAX_SCOPES)
+		return 0;
+	return (bw_task_scopes(slot) >> scope) & 1;
 }
 
 /* Rule strength for precedence: an enforcing rule beats an auditing one;
@@ -224,46 +234,83 @@ static __always_inline struct bw_gen_config *bw_config_of(__u32 slot)
 	return bpf_map_lookup_elem(&bw_config, &slot);
 }
 
-/* The strongest applicable rule for `dentry`: its own identity, then (when
- * the policy has directory rules) each ancestor directory up to
- * BW_MAX_DIR_DEPTH levels, within the dentry's filesystem.  NULL if none. */
-static __always_inline struct bw_scratch *bw_match(__u32 slot, struct dentry *dentry)
+/* Does the policy in `slot` have any file rule?  Lets the tracepoint
+ * program skip resolving descriptors while the policy has none. */
+static __always_inline bool bw_has_file_rules(__u32 slot)
 {
-	struct bw_scratch *sc = bw_scratch_get();
 	struct bw_gen_config *cfg = bw_config_of(slot);
-	void *files = bpf_map_lookup_elem(&bw_files, &slot);
-	struct dentry *d = dentry;
-	int depth, max_depth;
 
-	if (!sc || !cfg || !files || !dentry)
-		return NULL;
-	sc->strength = 0;
-	sc->dir_match = 0;
-	max_depth = (cfg->flags & BW_CFG_FILE_DIRS) ? BW_MAX_DIR_DEPTH : 0;
-
-	BW_UNROLL
-	for (depth = 0; depth <= BW_MAX_DIR_DEPTH; depth++) {
-		struct bw_file_key key = bw_key_of_inode(BPF_CORE_READ(d, d_inode));
-		struct bw_file_rule *r = bpf_map_lookup_elem(files, &key);
-		struct dentry *parent;
-
-		if (r && bw_strength(r) > sc->strength && bw_in_scope(slot, r->scope)) {
-			sc->rule = *r;
-			sc->strength = bw_strength(r);
-			sc->dir_match = depth > 0;
-		}
-		parent = BPF_CORE_READ(d, d_parent);
-		if (!parent || parent == d)
-			break; /* root of this filesystem */
-		if (depth >= max_depth) {
-			if (max_depth)
-				bw_count(BW_COUNT_DIR_TRUNCATED); /* ancestors left unchecked */
-			break;
-		}
-		d = parent;
-	}
-	return sc->strength ? sc : NULL;
+	return cfg && (cfg->flags & BW_CFG_FILES);
 }
+
+/* How kernel memory is read.  Every program here is BTF-typed (lsm,
+ * tp_btf): pointers reached from their arguments are read directly
+ * (BW_LD_DIRECT: one load each, a fault reads as 0).  A pointer that came
+ * out of bpf_probe_read_kernel is a plain number to the verifier and must be
+ * read with probe reads (BW_LD_PROBE: a helper call each) -- the tracepoint
+ * program's fallback for kernels without bpf_rdonly_cast (before 6.2). */
+#define BW_LD_DIRECT(p, field) ((p)->field)
+#define BW_LD_PROBE(p, field) BPF_CORE_READ(p, field)
+
+/* BW_DEFINE_MATCH(fn, LD) defines
+ *   struct bw_scratch *fn(__u32 slot, struct dentry *dentry)
+ * reading kernel memory with LD: the strongest applicable rule for
+ * `dentry`: its own identity, then (when the policy has directory rules)
+ * each ancestor directory up to BW_MAX_DIR_DEPTH levels, within the
+ * dentry's filesystem (so the device half of the key is read once).  NULL
+ * if none. */
+#define BW_DEFINE_MATCH(fn, LD)                                                        \
+static __always_inline struct bw_scratch *fn(__u32 slot, struct dentry *dentry)        \
+{                                                                                      \
+	struct bw_scratch *sc = bw_scratch_get();                                      \
+	struct bw_gen_config *cfg = bw_config_of(slot);                                \
+	void *files = bpf_map_lookup_elem(&bw_files, &slot);                           \
+	struct bw_file_key key = {};                                                   \
+	struct dentry *d = dentry;                                                     \
+	struct super_block *sb;                                                        \
+	struct inode *inode;                                                           \
+	int depth, max_depth;                                                          \
+                                                                                       \
+	if (!sc || !cfg || !files || !dentry || !(cfg->flags & BW_CFG_FILES))          \
+		return NULL;                                                           \
+	inode = LD(dentry, d_inode);                                                   \
+	if (!inode)                                                                    \
+		return NULL; /* negative dentry: matches nothing */                    \
+	sb = LD(inode, i_sb);                                                          \
+	key.dev = LD(sb, s_dev);                                                       \
+	sc->strength = 0;                                                              \
+	sc->dir_match = 0;                                                             \
+	max_depth = (cfg->flags & BW_CFG_FILE_DIRS) ? BW_MAX_DIR_DEPTH : 0;            \
+                                                                                       \
+	BW_UNROLL                                                                      \
+	for (depth = 0; depth <= BW_MAX_DIR_DEPTH; depth++) {                          \
+		struct bw_file_rule *r;                                                \
+		struct dentry *parent;                                                 \
+                                                                                       \
+		key.ino = LD(inode, i_ino);                                            \
+		r = bpf_map_lookup_elem(files, &key);                                  \
+		if (r && bw_strength(r) > sc->strength && bw_in_scope(slot, r->scope)) { \
+			sc->rule = *r;                                                 \
+			sc->strength = bw_strength(r);                                 \
+			sc->dir_match = depth > 0;                                     \
+		}                                                                      \
+		parent = LD(d, d_parent);                                              \
+		if (!parent || parent == d)                                            \
+			break; /* root of this filesystem */                           \
+		if (depth >= max_depth) {                                              \
+			if (max_depth) /* ancestors left unchecked */                  \
+				bw_count(BW_COUNT_DIR_TRUNCATED);                      \
+			break;                                                         \
+		}                                                                      \
+		d = parent;                                                            \
+		inode = LD(d, d_inode);                                                \
+		if (!inode)                                                            \
+			break;                                                         \
+	}                                                                              \
+	return sc->strength ? sc : NULL;                                               \
+}
+
+BW_DEFINE_MATCH(bw_match, BW_LD_DIRECT)
 
 
 /* Reserve an event and fill the fields every event has.  NULL (and the loss
@@ -330,7 +377,7 @@ static __always_inline bool bw_exec_check(__u32 slot, struct dentry *dentry, str
 {
 	struct bw_gen_config *cfg = bw_config_of(slot);
 	struct bw_scratch *sc = bw_scratch_get();
-	__u64 required = 0, audit = 0, missing, enforce, hunt;
+	__u64 required = 0, audit = 0, missing, enforce, hunt, task_scopes;
 	struct dentry *d = dentry;
 	__u32 n, i, first = 0;
 	int depth, max_depth;
@@ -342,16 +389,21 @@ static __always_inline bool bw_exec_check(__u32 slot, struct dentry *dentry, str
 	sc->allowed = 0;
 	exec = bpf_map_lookup_elem(&bw_exec, &slot);
 	max_depth = (cfg->flags & BW_CFG_EXEC_DIRS) ? BW_MAX_DIR_DEPTH : 0;
-	if (exec) {
+	if (exec && d->d_inode) {
+		struct bw_file_key k = {};
+		struct inode *inode = d->d_inode;
+
+		k.dev = inode->i_sb->s_dev;
 		BW_UNROLL
 		for (depth = 0; depth <= BW_MAX_DIR_DEPTH; depth++) {
-			struct bw_file_key k = bw_key_of_inode(BPF_CORE_READ(d, d_inode));
-			struct bw_exec_allow *allow = bpf_map_lookup_elem(exec, &k);
+			struct bw_exec_allow *allow;
 			struct dentry *parent;
 
+			k.ino = inode->i_ino;
+			allow = bpf_map_lookup_elem(exec, &k);
 			if (allow)
 				sc->allowed |= allow->allowlists;
-			parent = BPF_CORE_READ(d, d_parent);
+			parent = d->d_parent;
 			if (!parent || parent == d)
 				break;
 			if (depth >= max_depth) {
@@ -360,13 +412,18 @@ static __always_inline bool bw_exec_check(__u32 slot, struct dentry *dentry, str
 				break;
 			}
 			d = parent;
+			inode = d->d_inode;
+			if (!inode)
+				break;
 		}
 	}
 
-	/* Branch-free over all slots so verification stays linear. */
+	/* The task's scopes once, then branch-free over all slots so
+	 * verification stays linear. */
+	task_scopes = bw_task_scopes(slot);
 	for (i = 0; i < BW_MAX_ALLOWLISTS; i++) {
 		__u32 scope = cfg->allowlist_scope[i] & (BW_MAX_SCOPES - 1);
-		__u64 in_scope = i < n ? (__u64)bw_in_scope(slot, scope) : 0;
+		__u64 in_scope = i < n ? (task_scopes >> scope) & 1 : 0;
 
 		required |= in_scope << i;
 		audit |= (__u64)(cfg->allowlist_flags[i] & BW_RULE_AUDIT) << i;
@@ -401,11 +458,10 @@ static __always_inline __u32 bw_generation(__u32 slot)
 	return cfg ? cfg->generation : 0;
 }
 
-/* When the hook has no struct path: the file's own name only. */
-static __always_inline void bw_event_name(struct bw_event *ev, struct dentry *dentry)
+/* When the hook has no struct path: the file's own name only
+ * (dentry->d_name.name). */
+static __always_inline void bw_event_name(struct bw_event *ev, const unsigned char *name)
 {
-	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-
 	if (bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), name) < 0) {
 		ev->path[0] = 0;
 		ev->flags |= BW_EVF_PATH_MISSING;

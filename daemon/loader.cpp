@@ -4,6 +4,7 @@
 #include <functional>
 #include <sstream>
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bulwark_abi.h"  // the skeletons embed these types
@@ -58,6 +59,7 @@ public:
     Status attach_all(const std::function<std::string(int)>& hint) {
         bpf_program* prog = nullptr;
         bpf_object__for_each_program(prog, skel_->obj) {
+            if (!bpf_program__autoload(prog)) continue;  // a variant this kernel does not use
             bpf_link* link = bpf_program__attach(prog);
             if (!link) {
                 const int err = errno;
@@ -117,6 +119,15 @@ private:
 
 const char* to_string(EnforcementMode m) { return m == EnforcementMode::lsm ? "lsm" : "tracepoint"; }
 
+// Whether the running kernel has kfunc `name` (its BTF says so).
+bool kernel_has_kfunc(const char* name) {
+    btf* vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux) return false;
+    const bool found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+    btf__free(vmlinux);
+    return found;
+}
+
 std::string active_lsm_list() {
     std::ifstream in("/sys/kernel/security/lsm");
     std::stringstream ss;
@@ -154,6 +165,11 @@ Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts) {
     skel->rodata->bw_tp_settings.protect_audit_only = opts.tracepoint_protect_audit_only ? 1 : 0;
     if (int err = bpf_map__set_max_entries(skel->maps.bw_events, opts.ring_buffer_bytes); err)
         return Error{"size ring buffer bw_events", -err};
+    // One of the two sys_exit variants: direct reads where the kernel can
+    // cast a file pointer back to its type (6.2+), probe reads before.
+    const bool direct = kernel_has_kfunc("bpf_rdonly_cast");
+    bpf_program__set_autoload(skel->progs.bw_tp_sys_exit, direct);
+    bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_compat, !direct);
     if (int err = bulwark_tracepoint__load(skel); err) return Error{"load BPF tracepoint programs", -err};
     if (auto err = e->attach_all([](int) { return std::string(); })) return *err;
     return std::unique_ptr<Enforcer>(std::move(e));

@@ -101,6 +101,7 @@ Result<GenerationInfo> MapWriter::apply(const policy::CompiledPolicy& compiled) 
         }
     }
     if (file_dirs) cfg.flags |= BW_CFG_FILE_DIRS;
+    if (!fkeys.empty()) cfg.flags |= BW_CFG_FILES;
     std::vector<bw_file_key> ekeys;
     std::vector<bw_exec_allow> evals;
     for (const auto& [id, bits] : exec) {

@@ -1,5 +1,7 @@
 #include "daemon/pipeline.h"
 
+#include <pthread.h>
+
 #include <unistd.h>
 
 #include <vector>
@@ -38,8 +40,15 @@ EventPipeline::~EventPipeline() {
 Status EventPipeline::start() {
     ring_ = ring_buffer__new(events_fd_, &EventPipeline::on_record, this, nullptr);
     if (!ring_) return errno_error("create ring buffer reader");
-    consumer_ = std::thread([this] { consume_loop(); });
-    sink_ = std::thread([this] { sink_loop(); });
+    // Named so that `top -H`, `ps -L` and the benchmarks can tell them apart.
+    consumer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "bw-consumer");
+        consume_loop();
+    });
+    sink_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "bw-sink");
+        sink_loop();
+    });
     return std::nullopt;
 }
 

@@ -31,7 +31,7 @@ static __always_inline int bw_act(struct bw_scratch *m, __u32 slot, __u16 kind, 
 				  struct dentry *dentry, struct path *path, __u32 open_flags,
 				  bool writing)
 {
-	struct bw_file_key key = bw_key_of_inode(BPF_CORE_READ(dentry, d_inode));
+	struct bw_file_key key = bw_key_of_inode(dentry->d_inode);
 	__u32 verdict = bw_verdict_for(&m->rule, kind == BW_EV_FILE_OPEN);
 	struct bw_event *ev;
 
@@ -51,7 +51,7 @@ static __always_inline int bw_act(struct bw_scratch *m, __u32 slot, __u16 kind, 
 		if (path)
 			bw_event_path(ev, path);
 		else
-			bw_event_name(ev, dentry);
+			bw_event_name(ev, dentry->d_name.name);
 		bw_event_submit(ev);
 	}
 	if (verdict == BW_VERDICT_AUDITED)
@@ -127,7 +127,7 @@ int BPF_PROG(bw_lsm_inode_rename, struct inode *old_dir, struct dentry *old_dent
 	ret = bw_guard_change(old_dentry, BW_OP_RENAME_FROM);
 	if (ret)
 		return ret;
-	if (!BPF_CORE_READ(new_dentry, d_inode))
+	if (!new_dentry->d_inode)
 		return 0; /* nothing there to replace */
 	return bw_guard_change(new_dentry, BW_OP_RENAME_OVER);
 }
@@ -146,7 +146,7 @@ int BPF_PROG(bw_lsm_path_truncate, const struct path *path, int ret)
 {
 	if (ret)
 		return ret;
-	return bw_guard_change(BPF_CORE_READ(path, dentry), BW_OP_TRUNCATE);
+	return bw_guard_change(path->dentry, BW_OP_TRUNCATE);
 }
 
 SEC("lsm/path_chmod")
@@ -154,7 +154,7 @@ int BPF_PROG(bw_lsm_path_chmod, const struct path *path, umode_t mode, int ret)
 {
 	if (ret)
 		return ret;
-	return bw_guard_change(BPF_CORE_READ(path, dentry), BW_OP_CHMOD);
+	return bw_guard_change(path->dentry, BW_OP_CHMOD);
 }
 
 SEC("lsm/path_chown")
@@ -162,7 +162,7 @@ int BPF_PROG(bw_lsm_path_chown, const struct path *path, __u32 uid, __u32 gid, i
 {
 	if (ret)
 		return ret;
-	return bw_guard_change(BPF_CORE_READ(path, dentry), BW_OP_CHOWN);
+	return bw_guard_change(path->dentry, BW_OP_CHOWN);
 }
 
 /* The first argument is a user namespace (6.1) or an idmap (6.3+): unused. */

@@ -35,81 +35,119 @@ const volatile struct {
 #define BW_NR_OPEN_BY_HANDLE_AT 304
 #define BW_NR_OPENAT2 437
 
-static __always_inline struct file *bw_fd_file(long fd)
+/* The file behind descriptor `fd` of the current task.  The descriptor
+ * table is an array of pointers, read with a probe read; what comes out is
+ * a plain number to the verifier. */
+static __always_inline struct file *bw_fd_file_raw(long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	struct file **fds;
 	struct file *file = NULL;
-	unsigned int max;
 
-	if (!fdt || fd < 0)
+	if (!fdt || fd < 0 || (unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned long)fd >= max)
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
+	fds = fdt->fd;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) < 0)
 		return NULL;
 	return file;
 }
 
-static __always_inline int bw_after_open(long ret)
+/* Kernels since 6.2 cast it back to a BTF pointer, so that the match reads
+ * everything directly (bw_tp_sys_exit); older ones read it with probe
+ * reads (bw_tp_sys_exit_compat).  The daemon loads the one that fits. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+static __always_inline struct file *bw_fd_file_btf(long fd)
 {
-	struct bw_scratch *m;
-	struct bw_file_key key;
-	struct bw_event *ev;
-	struct dentry *dentry;
-	struct file *file;
-	__u32 slot, f_flags, f_mode, verdict;
-	int active;
-	bool writing;
+	struct file *file = bw_fd_file_raw(fd);
 
-	if (ret < 0)
-		return 0;
-	active = bw_active_slot();
-	if (active < 0)
-		return 0;
-	slot = (__u32)active;
-	file = bw_fd_file(ret);
 	if (!file)
-		return 0;
-	dentry = BPF_CORE_READ(file, f_path.dentry);
-	m = bw_match(slot, dentry);
-	if (!m)
-		return 0;
-	f_flags = BPF_CORE_READ(file, f_flags);
-	f_mode = BPF_CORE_READ(file, f_mode);
-	writing = (f_mode & BW_FMODE_WRITE) || (f_flags & BW_O_TRUNC);
-	if (m->rule.action == BW_ACT_DENY_WRITE && !writing)
-		return 0;
+		return NULL;
+	return bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+}
 
-	if (m->rule.flags & BW_RULE_AUDIT)
-		verdict = BW_VERDICT_AUDITED;
-	else if (m->rule.action != BW_ACT_KILL && bw_tp_settings.protect_audit_only)
-		verdict = BW_VERDICT_AUDITED;
-	else
-		verdict = BW_VERDICT_KILLED;
-	if (verdict == BW_VERDICT_KILLED)
-		bpf_send_signal(BW_SIGKILL); /* delivered before the syscall returns */
+BW_DEFINE_MATCH(bw_match_probe, BW_LD_PROBE)
 
-	bw_count(BW_COUNT_VERDICT);
-	key = bw_key_of_inode(BPF_CORE_READ(dentry, d_inode));
-	ev = bw_event_start(BW_EV_FILE_OPEN, &key);
-	if (ev) {
-		ev->verdict = verdict;
-		ev->action = m->rule.action;
-		ev->rule_id = m->rule.rule_id;
-		ev->generation = bw_generation(slot);
-		ev->open_flags = f_flags;
-		if (writing)
-			ev->flags |= BW_EVF_WRITE;
-		if (m->dir_match)
-			ev->flags |= BW_EVF_DIR_MATCH;
-		bw_event_name(ev, dentry);
-		bw_event_submit(ev);
-	}
-	return 0;
+/* BW_DEFINE_AFTER_OPEN(fn, FD_FILE, MATCH, LD) defines
+ *   int fn(__u32 slot, long fd)
+ * the verdict on the file a successful open returned, read with LD. */
+#define BW_DEFINE_AFTER_OPEN(fn, FD_FILE, MATCH, LD)                                     \
+static __always_inline int fn(__u32 slot, long fd)                                     \
+{                                                                                      \
+	struct bw_file_key key = {};                                                   \
+	struct bw_scratch *m;                                                          \
+	struct bw_event *ev;                                                           \
+	struct dentry *dentry;                                                         \
+	struct inode *inode;                                                           \
+	struct file *file = FD_FILE(fd);                                               \
+	__u32 f_flags, f_mode, verdict;                                                \
+	bool writing;                                                                  \
+                                                                                       \
+	if (!file)                                                                     \
+		return 0;                                                              \
+	dentry = LD(file, f_path.dentry);                                              \
+	m = MATCH(slot, dentry);                                                       \
+	if (!m)                                                                        \
+		return 0;                                                              \
+	f_flags = LD(file, f_flags);                                                   \
+	f_mode = LD(file, f_mode);                                                     \
+	writing = (f_mode & BW_FMODE_WRITE) || (f_flags & BW_O_TRUNC);                 \
+	if (m->rule.action == BW_ACT_DENY_WRITE && !writing)                           \
+		return 0;                                                              \
+                                                                                       \
+	if (m->rule.flags & BW_RULE_AUDIT)                                             \
+		verdict = BW_VERDICT_AUDITED;                                          \
+	else if (m->rule.action != BW_ACT_KILL && bw_tp_settings.protect_audit_only)   \
+		verdict = BW_VERDICT_AUDITED;                                          \
+	else                                                                           \
+		verdict = BW_VERDICT_KILLED;                                           \
+	if (verdict == BW_VERDICT_KILLED)                                              \
+		bpf_send_signal(BW_SIGKILL); /* delivered before the syscall returns */ \
+                                                                                       \
+	bw_count(BW_COUNT_VERDICT);                                                    \
+	inode = LD(dentry, d_inode);                                                   \
+	if (inode) {                                                                   \
+		struct super_block *sb = LD(inode, i_sb);                              \
+		key.dev = LD(sb, s_dev);                                               \
+		key.ino = LD(inode, i_ino);                                            \
+	}                                                                              \
+	ev = bw_event_start(BW_EV_FILE_OPEN, &key);                                    \
+	if (ev) {                                                                      \
+		ev->verdict = verdict;                                                 \
+		ev->action = m->rule.action;                                           \
+		ev->rule_id = m->rule.rule_id;                                         \
+		ev->generation = bw_generation(slot);                                  \
+		ev->open_flags = f_flags;                                              \
+		if (writing)                                                           \
+			ev->flags |= BW_EVF_WRITE;                                     \
+		if (m->dir_match)                                                      \
+			ev->flags |= BW_EVF_DIR_MATCH;                                 \
+		bw_event_name(ev, LD(dentry, d_name.name));                            \
+		bw_event_submit(ev);                                                   \
+	}                                                                              \
+	return 0;                                                                      \
+}
+
+BW_DEFINE_AFTER_OPEN(bw_after_open, bw_fd_file_btf, bw_match, BW_LD_DIRECT)
+BW_DEFINE_AFTER_OPEN(bw_after_open_probe, bw_fd_file_raw, bw_match_probe, BW_LD_PROBE)
+
+/* The open family of syscalls, and a policy with file rules in force: the
+ * slot to match against, else -1. */
+static __always_inline int bw_open_slot(struct pt_regs *regs, long ret)
+{
+	unsigned long nr = regs->orig_ax;
+	int active;
+
+	if (nr != BW_NR_OPENAT && nr != BW_NR_OPEN && nr != BW_NR_OPENAT2 && nr != BW_NR_CREAT &&
+	    nr != BW_NR_OPEN_BY_HANDLE_AT)
+		return -1;
+	if (ret < 0)
+		return -1;
+	active = bw_active_slot();
+	if (active < 0 || !bw_has_file_rules((__u32)active))
+		return -1; /* nothing to match: leave before resolving the descriptor */
+	return active;
 }
 
 /* Every syscall exit passes here (a raw tracepoint needs no tracefs); all
@@ -117,12 +155,17 @@ static __always_inline int bw_after_open(long ret)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bw_tp_sys_exit, struct pt_regs *regs, long ret)
 {
-	unsigned long nr = regs->orig_ax;
+	int slot = bw_open_slot(regs, ret);
 
-	if (nr != BW_NR_OPENAT && nr != BW_NR_OPEN && nr != BW_NR_OPENAT2 && nr != BW_NR_CREAT &&
-	    nr != BW_NR_OPEN_BY_HANDLE_AT)
-		return 0;
-	return bw_after_open(ret);
+	return slot < 0 ? 0 : bw_after_open((__u32)slot, ret);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(bw_tp_sys_exit_compat, struct pt_regs *regs, long ret)
+{
+	int slot = bw_open_slot(regs, ret);
+
+	return slot < 0 ? 0 : bw_after_open_probe((__u32)slot, ret);
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -136,20 +179,20 @@ int BPF_PROG(bw_tp_exec, struct task_struct *p, int old_pid, struct linux_binprm
 
 	if (active < 0)
 		return 0;
-	dentry = BPF_CORE_READ(bprm, file, f_path.dentry);
+	dentry = bprm->file->f_path.dentry;
 	if (!bw_exec_check((__u32)active, dentry, &hit))
 		return 0;
 	if (hit.enforce)
 		bpf_send_signal(BW_SIGKILL); /* before the new program's first instruction */
 
 	bw_count(BW_COUNT_VERDICT);
-	key = bw_key_of_inode(BPF_CORE_READ(dentry, d_inode));
+	key = bw_key_of_inode(dentry->d_inode);
 	ev = bw_event_start(BW_EV_EXEC, &key);
 	if (ev) {
 		ev->verdict = hit.enforce ? BW_VERDICT_KILLED : BW_VERDICT_AUDITED;
 		ev->rule_id = hit.rule_id;
 		ev->generation = hit.generation;
-		if (bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), BPF_CORE_READ(bprm, filename)) < 0) {
+		if (bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), bprm->filename) < 0) {
 			ev->path[0] = 0;
 			ev->flags |= BW_EVF_PATH_MISSING;
 		}
