@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs every Debian package bulwark needs to build, run and test.
-# Usage: scripts/install-deps.sh [--run-only]
+# Usage: scripts/install-deps.sh [--run-only | --bench]
+#   --bench: also what the benchmark suite needs (bench/run.sh): bpftrace,
+#   matplotlib, and the libraries of auditd and fapolicyd, which it unpacks
+#   for the benchmark VM without installing them.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps: must run as root (apt-get install)" >&2
@@ -9,12 +12,16 @@ fi
 
 BUILD_PKGS="cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 libyaml-cpp-dev libspdlog-dev libfmt-dev libsystemd-dev nlohmann-json3-dev libcli11-dev dpkg-dev"
+BENCH_PKGS="bpftrace python3-matplotlib liblmdb0 libmagic1 libmagic-mgc libseccomp2 libcap-ng0 libudev1 \
+libauparse0 libaudit1 libwrap0 libkrb5-3 libgssapi-krb5-2"
 TEST_PKGS="catch2 qemu-system-x86 busybox-static cpio zstd python3-jsonschema python3-yaml libclang-rt-14-dev systemd procps"
 
 pkgs="$BUILD_PKGS"
-if [ "${1:-}" != "--run-only" ]; then
-    pkgs="$pkgs $TEST_PKGS"
-fi
+case "${1:-}" in
+--run-only) ;;
+--bench) pkgs="$pkgs $TEST_PKGS $BENCH_PKGS" ;;
+*) pkgs="$pkgs $TEST_PKGS" ;;
+esac
 
 missing=""
 for p in $pkgs; do
