@@ -228,9 +228,9 @@ private:
 
     // A path as written, resolved; a trailing '/' is resolved without it (so
     // that a symlink is still seen as one) and asks for a directory.
-    static Resolved resolve(const std::string& path)
+    Resolved resolve(const std::string& path)
     {
-        return detail::resolve_path(without_trailing_slashes(path));
+        return resolver_.resolve(without_trailing_slashes(path));
     }
 
     void resolve_file_rule(uint32_t rule_id, bool recursive, bool usable, bool audit)
@@ -656,6 +656,7 @@ private:
 
     const CompileOptions& opts_;
     CompiledPolicy out_;
+    detail::PathResolver resolver_;  // one per compile
     std::vector<Candidate> candidates_;
     std::optional<std::string> cgroup_root_;
     std::optional<detail::CgroupTree> cgroup_tree_;

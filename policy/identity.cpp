@@ -31,7 +31,18 @@ std::string format_kernel_dev(uint64_t kdev)
 
 namespace detail {
 
-Resolved resolve_path(const std::string& path)
+namespace {
+
+std::string canonical(const std::string& path)
+{
+    const std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
+    return real ? std::string(real.get()) : std::string();
+}
+
+// lstat, then stat only for a symlink; the canonical path from `real_dir`
+// (the canonical path of a parent, or nullptr to ask realpath()).
+template <typename RealDir>
+Resolved resolve_with(const std::string& path, RealDir&& real_dir)
 {
     Resolved r;
     r.resolved = path;
@@ -42,6 +53,7 @@ Resolved resolve_path(const std::string& path)
         r.status = (r.err == ENOENT || r.err == ENOTDIR) ? Resolved::Status::missing : Resolved::Status::failed;
         return r;
     }
+    struct stat st = lst;
     if (S_ISLNK(lst.st_mode)) {
         r.symlink = true;
         std::string buf(PATH_MAX, '\0');
@@ -50,22 +62,45 @@ Resolved resolve_path(const std::string& path)
             buf.resize(static_cast<std::size_t>(n));
             r.link_target = std::move(buf);
         }
-    }
-
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        r.err = errno;
-        r.status = (r.err == ENOENT || r.err == ENOTDIR) ? Resolved::Status::missing : Resolved::Status::failed;
-        return r;
+        if (::stat(path.c_str(), &st) != 0) {
+            r.err = errno;
+            r.status = (r.err == ENOENT || r.err == ENOTDIR) ? Resolved::Status::missing : Resolved::Status::failed;
+            return r;
+        }
     }
     r.id = FileIdentity{kernel_dev_from_st_dev(static_cast<uint64_t>(st.st_dev)), static_cast<uint64_t>(st.st_ino)};
     r.mode = st.st_mode;
     r.status = Resolved::Status::ok;
 
-    const std::unique_ptr<char, decltype(&std::free)> real(::realpath(path.c_str(), nullptr), &std::free);
-    if (real)
-        r.resolved = real.get();
+    // A last component that is neither a symlink nor "." / "..": the
+    // canonical path is its parent's plus its name.
+    const auto slash = path.rfind('/');
+    const std::string name = slash == std::string::npos ? std::string() : path.substr(slash + 1);
+    std::string real;
+    if (!r.symlink && slash != std::string::npos && slash > 0 && !name.empty() && name != "." && name != "..") {
+        const std::string dir = real_dir(path.substr(0, slash));
+        if (!dir.empty()) real = (dir == "/" ? "" : dir) + "/" + name;
+    } else {
+        real = canonical(path);
+    }
+    if (!real.empty()) r.resolved = std::move(real);
     return r;
+}
+
+}  // namespace
+
+Resolved resolve_path(const std::string& path)
+{
+    return resolve_with(path, [](const std::string& dir) { return canonical(dir); });
+}
+
+Resolved PathResolver::resolve(const std::string& path)
+{
+    return resolve_with(path, [this](const std::string& dir) -> const std::string& {
+        auto it = real_dirs_.find(dir);
+        if (it == real_dirs_.end()) it = real_dirs_.emplace(dir, canonical(dir)).first;
+        return it->second;
+    });
 }
 
 }  // namespace detail

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 
 #include <sys/types.h>
 
@@ -28,5 +29,17 @@ struct Resolved {
 // stat() (following symlinks) plus lstat() to tell whether the path itself
 // is a symlink.  Never throws.
 Resolved resolve_path(const std::string& path);
+
+// resolve_path for the many paths of one compile: remembers the canonical
+// path of each parent directory, so a directory of 50,000 rule files costs
+// one realpath(), not 50,000 (each a readlink() per component).  Use one per
+// compile: symlinks may change between compiles.
+class PathResolver {
+public:
+    Resolved resolve(const std::string& path);
+
+private:
+    std::unordered_map<std::string, std::string> real_dirs_;  // parent as written -> canonical ("" = failed)
+};
 
 }  // namespace bulwark::policy::detail
