@@ -86,6 +86,13 @@ AuditSink::~AuditSink() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+std::string& AuditSink::pending_line_start() {
+    if (pending_.empty()) pending_since_ns_ = mono_ns();
+    return pending_;
+}
+
+void AuditSink::pending_line_end() { pending_.push_back('\n'); }
+
 void AuditSink::add(const nlohmann::json& record) {
     if (pending_.empty()) pending_since_ns_ = mono_ns();
     pending_ += record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -38,6 +38,11 @@ public:
 
     // Adds one record to the current batch.
     void add(const nlohmann::json& record);
+    // The same for a record serialized in place: append one JSON object to
+    // pending_line_start()'s string (append_audit_line), then call
+    // pending_line_end().
+    std::string& pending_line_start();
+    void pending_line_end();
     // Ends the batch: writes it (per the flush policy).  `force` writes even
     // under FlushPolicy::none.
     Status commit(bool force = false);

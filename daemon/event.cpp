@@ -1,5 +1,8 @@
 #include "daemon/event.h"
 
+#include <charconv>
+#include <string_view>
+
 #include <time.h>
 
 #include <cstring>
@@ -163,6 +166,115 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
         j["unit"] = opt(enr->unit);
     }
     return j;
+}
+
+namespace {
+
+// Writes one JSON object; the keys must come in the order nlohmann's
+// std::map-backed object dumps them (byte order).
+class LineWriter {
+public:
+    explicit LineWriter(std::string& out) : out_(out) {}
+    void str(const char* k, std::string_view s) {
+        key(k);
+        escaped(s);
+    }
+    void null(const char* k) {
+        key(k);
+        out_ += "null";
+    }
+    void str_or_null(const char* k, const std::string& s) { s.empty() ? null(k) : str(k, s); }
+    void num(const char* k, uint64_t v) {
+        key(k);
+        char buf[24];
+        const auto r = std::to_chars(buf, buf + sizeof(buf), v);
+        out_.append(buf, r.ptr);
+    }
+    void boolean(const char* k, bool b) {
+        key(k);
+        out_ += b ? "true" : "false";
+    }
+    void end() { out_ += first_ ? "{}" : "}"; }
+
+private:
+    void key(const char* k) {
+        out_ += first_ ? "{\"" : ",\"";
+        first_ = false;
+        out_ += k;
+        out_ += "\":";
+    }
+    // Plain printable ASCII is copied; anything else (escapes, UTF-8,
+    // invalid bytes) goes through nlohmann, so the bytes are the library's.
+    void escaped(std::string_view s) {
+        for (const unsigned char c : s) {
+            if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) {
+                out_ += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                return;
+            }
+        }
+        out_ += '"';
+        out_ += s;
+        out_ += '"';
+    }
+    std::string& out_;
+    bool first_ = true;
+};
+
+}  // namespace
+
+void append_audit_line(std::string& out, const Event& ev, const EventContext& ctx, const Enrichment* enr) {
+    const bw_event& r = ev.raw;
+    const bool kernel_path = !ev.path.empty() && !(r.flags & BW_EVF_NAME_ONLY);
+    const std::string path = shown_path(ev, ctx);
+    LineWriter w(out);
+    w.str("action", verdict_name(ev));
+    if (!ctx.boot_id.empty()) w.str("boot_id", ctx.boot_id);
+    w.num("cgroup_id", r.cgroup_id);
+    w.str("comm", ev.comm);
+    w.str("dev", policy::format_kernel_dev(r.dev));
+    if (enr) w.str_or_null("exe", enr->exe);
+    w.num("generation", r.generation);
+    w.num("gid", r.gid);
+    w.num("ino", r.ino);
+    w.str("kind", kind_name(ev));
+    w.str("mode", to_string(ctx.mode));
+    if (r.flags & BW_EVF_NAME_ONLY) w.str("name", ev.path);
+    if (r.kind == BW_EV_FILE_CHANGE) w.str("op", op_name(ev));
+    if (r.kind == BW_EV_FILE_OPEN) w.num("open_flags", r.open_flags);
+    if (enr) w.str_or_null("parent_comm", enr->parent_comm);
+    w.str_or_null("path", path);
+    w.str("path_source", kernel_path ? "kernel" : "policy");
+    if (r.flags & BW_EVF_PATH_TRUNCATED) w.boolean("path_truncated", true);
+    w.num("pid", r.pid);
+    if (ctx.rule) {
+        w.str("policy", ctx.rule->policy);
+        w.str("policy_mode", policy::to_string(ctx.rule->mode));
+    } else {
+        w.null("policy");
+        w.str("policy_mode", r.verdict == BW_VERDICT_AUDITED ? "audit" : "enforce");
+    }
+    w.num("ppid", r.ppid);
+    if (ctx.rule) {
+        w.str("rule", policy::to_string(ctx.rule->kind));
+        w.num("rule_id", r.rule_id);
+        w.str("rule_path", ctx.rule->path);
+    } else {
+        w.null("rule");
+        w.num("rule_id", r.rule_id);
+        w.null("rule_path");
+    }
+    w.num("seq", ctx.seq);
+    w.num("tid", r.tid);
+    w.str("time", format_wall_time(ctx.wall_ns));
+    w.num("uid", r.uid);
+    if (enr) {
+        w.str_or_null("unit", enr->unit);
+        w.str_or_null("user", enr->user);
+    }
+    w.num("v", kAuditSchemaVersion);
+    w.boolean("via_directory", (r.flags & BW_EVF_DIR_MATCH) != 0);
+    if (r.kind == BW_EV_FILE_OPEN) w.boolean("write", (r.flags & BW_EVF_WRITE) != 0);
+    w.end();
 }
 
 std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichment* enr) {

@@ -67,16 +67,28 @@ int EventPipeline::on_record(void* ctx, void* data, size_t size) {
             log::get("events")->warn("refused a malformed record: {}", ev.error().to_string());
         return 0;
     }
-    {
-        std::lock_guard lk(self->mu_);
-        if (self->queue_.size() >= self->opts_.queue_capacity) {
-            self->queue_dropped_.fetch_add(1);
-            return 0;
-        }
-        self->queue_.push_back(std::move(*ev));
-    }
-    self->cv_.notify_one();
+    self->drained_.push_back(std::move(*ev));
     return 0;
+}
+
+void EventPipeline::hand_over() {
+    if (drained_.empty()) return;
+    bool wake = false;
+    {
+        std::lock_guard lk(mu_);
+        wake = queue_.empty();  // else the sink is busy and will look again
+        size_t room = opts_.queue_capacity > queue_.size() ? opts_.queue_capacity - queue_.size() : 0;
+        for (auto& ev : drained_) {
+            if (room == 0) {
+                queue_dropped_.fetch_add(1);
+                continue;
+            }
+            queue_.push_back(std::move(ev));
+            --room;
+        }
+    }
+    drained_.clear();
+    if (wake) cv_.notify_one();
 }
 
 void EventPipeline::consume_loop() {
@@ -92,6 +104,7 @@ void EventPipeline::consume_loop() {
             wd_last = std::chrono::steady_clock::now();
         }
         int n = ring_buffer__poll(ring_, 200);
+        hand_over();
         if (n < 0 && n != -EINTR) {
             log::get("events")->error("{}", Error{"poll ring buffer", -n}.to_string());
             break;
@@ -99,6 +112,7 @@ void EventPipeline::consume_loop() {
     }
     // Whatever the kernel already handed over is delivered before stopping.
     ring_buffer__consume(ring_);
+    hand_over();
     {
         std::lock_guard lk(mu_);
         consumer_done_ = true;
@@ -128,10 +142,12 @@ void EventPipeline::process(Event& ev) {
     ctx.wall_ns = boot_ns_to_wall_ns(ev.raw.ts_boot_ns);
     if (compiled && ev.raw.rule_id < compiled->rules.size()) ctx.rule = &compiled->rules[ev.raw.rule_id];
     const Enrichment enr = enricher_.lookup(ev.raw.pid, ev.raw.ppid, ev.raw.uid);
-    const nlohmann::json record = audit_record(ev, ctx, &enr);  // built once, for both sinks
-    audit_.add(record);
+    // Serialized straight into the audit log's batch; the JSON object the
+    // journal's fields come from is built only when there is a journal.
+    append_audit_line(audit_.pending_line_start(), ev, ctx, &enr);
+    audit_.pending_line_end();
     ++pending_records_;
-    if (journal_) journal_->write(ev, ctx, enr, &record);
+    if (journal_) journal_->write(ev, ctx, enr, nullptr);
 }
 
 void EventPipeline::commit_audit(bool force) {

@@ -69,6 +69,7 @@ public:
 private:
     static int on_record(void* ctx, void* data, size_t size);
     void consume_loop();
+    void hand_over();  // the records of one poll into the queue, under one lock
     void sink_loop();
     void process(Event& ev);
     void report_losses(bool final);
@@ -84,6 +85,7 @@ private:
     std::string boot_id_;
     ring_buffer* ring_ = nullptr;
 
+    std::vector<Event> drained_;  // consumer thread only: records of the current poll
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<Event> queue_;

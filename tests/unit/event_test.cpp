@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "daemon/enrich.h"
 #include "daemon/event.h"
 
 using namespace bulwark;
@@ -178,4 +179,55 @@ TEST_CASE("without a kernel path the rule's path is used and marked") {
 TEST_CASE("wall-clock time keeps nanoseconds") {
     CHECK(format_wall_time(0) == "1970-01-01T00:00:00.000000000Z");
     CHECK(format_wall_time(1'000'000'001) == "1970-01-01T00:00:01.000000001Z");
+}
+
+TEST_CASE("the audit line written field by field is byte for byte the JSON library's") {
+    auto rule = sample_rule();
+    const Enrichment full{"/usr/bin/cat", "bash", "alice", "ssh.service"};
+    const Enrichment empty{};
+    struct Shape {
+        const char* what;
+        uint16_t kind;
+        uint32_t verdict, flags, op;
+        const char* path;
+        const char* comm;
+    };
+    const Shape shapes[] = {
+        {"plain open", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, 0, BW_OP_NONE, "/etc/shadow", "cat"},
+        {"write open via a directory", BW_EV_FILE_OPEN, BW_VERDICT_KILLED, BW_EVF_WRITE | BW_EVF_DIR_MATCH,
+         BW_OP_NONE, "/srv/secrets/a b", "vi"},
+        {"audited exec", BW_EV_EXEC, BW_VERDICT_AUDITED, 0, BW_OP_NONE, "/usr/bin/nc", "sh"},
+        {"change, name only", BW_EV_FILE_CHANGE, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_RENAME_FROM, "shadow", "mv"},
+        {"truncated path", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, BW_EVF_PATH_TRUNCATED, BW_OP_NONE, "", "cat"},
+        {"quotes, backslash, control bytes", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, 0, BW_OP_NONE,
+         "/tmp/\"q\"\\x\t\n\x01", "a\"b"},
+        {"UTF-8 and invalid UTF-8", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, 0, BW_OP_NONE, "/tmp/caf\xc3\xa9/\xff\xfe",
+         "\xe2\x82\xac\x80"},
+    };
+    for (const auto& s : shapes) {
+        for (const bool with_rule : {true, false}) {
+            for (const Enrichment* enr : {&full, &empty, static_cast<const Enrichment*>(nullptr)}) {
+                bw_event raw = sample_file_event();
+                raw.kind = s.kind;
+                raw.verdict = s.verdict;
+                raw.flags = s.flags;
+                raw.op = s.op;
+                std::strncpy(raw.path, s.path, sizeof(raw.path) - 1);
+                std::strncpy(raw.comm, s.comm, sizeof(raw.comm) - 1);
+                auto ev = decode_event(&raw, sizeof(raw));
+                REQUIRE(ev.ok());
+                EventContext ctx;
+                ctx.mode = EnforcementMode::tracepoint;
+                ctx.seq = 18'446'744'073'709'551'615ull;
+                ctx.boot_id = with_rule ? "5c0b8e0a-2f59-4f0e-9d5e-0d3f3c1b7a11" : "";
+                ctx.wall_ns = 1'700'000'000'123'456'789;
+                ctx.rule = with_rule ? &rule : nullptr;
+                std::string line;
+                append_audit_line(line, *ev, ctx, enr);
+                INFO(s.what << (with_rule ? ", with rule" : ", no rule") << (enr ? "" : ", no enrichment"));
+                CHECK(line ==
+                      audit_record(*ev, ctx, enr).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            }
+        }
+    }
 }
