@@ -1,15 +1,11 @@
-// yaml_tree.cpp — builds YDocument trees from yaml-cpp events, with limits.
+// yaml_tree.cpp — builds YDocument trees from libyaml events, with limits.
 #include "policy/yaml_tree.h"
 
 #include <algorithm>
-#include <istream>
 #include <memory>
-#include <streambuf>
+#include <unordered_map>
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/exceptions.h>
-#include <yaml-cpp/mark.h>
-#include <yaml-cpp/parser.h>
+#include <yaml.h>
 
 #include "policy/limits.h"
 #include "policy/text.h"
@@ -29,109 +25,100 @@ std::string_view describe(YNode::Kind k)
 
 namespace {
 
-// Read-only streambuf over caller-owned bytes (no copy of a 16 MiB input).
-class ViewBuf final : public std::streambuf {
-public:
-    explicit ViewBuf(std::string_view s)
-    {
-        char* p = const_cast<char*>(s.data());  // only ever read
-        setg(p, p, p + s.size());
-    }
-};
-
 struct StopError {
     int line;
     int column;
     std::string message;
 };
 
-int one_based(int v) { return v < 0 ? 0 : v + 1; }
+int one_based(std::size_t v) { return static_cast<int>(v) + 1; }
 
-class TreeBuilder final : public YAML::EventHandler {
+std::string text_of(const yaml_char_t* s) { return s ? std::string(reinterpret_cast<const char*>(s)) : std::string(); }
+
+// A plain, untagged scalar that YAML 1.1 reads as null ("key:" with nothing,
+// "~", "null"), or an explicit !!null.
+bool is_null_scalar(const yaml_event_t& e)
+{
+    const auto& sc = e.data.scalar;
+    const std::string tag = text_of(sc.tag);
+    if (tag == "tag:yaml.org,2002:null")
+        return true;
+    if (!tag.empty() || sc.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const std::string_view v(reinterpret_cast<const char*>(sc.value), sc.length);
+    return v.empty() || v == "~" || v == "null" || v == "Null" || v == "NULL";
+}
+
+// Builds one document at a time from libyaml's events.
+class TreeBuilder {
 public:
-    TreeBuilder(std::string_view text, const std::function<bool(const YDocument&)>& cb) : text_(text), cb_(cb) {}
+    explicit TreeBuilder(const std::function<bool(const YDocument&)>& cb) : cb_(cb) {}
 
-    bool stopped() const { return stopped_; }
-
-    void OnDocumentStart(const YAML::Mark& mark) override
+    // Returns false when the caller asked to stop.
+    bool on_event(const yaml_event_t& e)
     {
-        // yaml-cpp 0.7 can loop forever on some malformed input (a stray ','
-        // at the top level), producing empty documents without consuming a
-        // byte.  A document must start after the previous one.
-        if (mark.pos <= last_document_pos_) {
-            const auto at = static_cast<std::size_t>(mark.pos < 0 ? 0 : mark.pos);
-            throw StopError{one_based(mark.line), one_based(mark.column),
-                            "YAML syntax error: unexpected " +
-                                (at < text_.size() ? quote(text_.substr(at, 1)) : std::string("end of input"))};
+        switch (e.type) {
+        case YAML_DOCUMENT_START_EVENT:
+            doc_ = std::make_unique<YDocument>();
+            stack_.clear();
+            anchors_.clear();
+            break;
+        case YAML_DOCUMENT_END_EVENT: {
+            const bool go_on = !doc_ || cb_(*doc_);
+            doc_.reset();
+            anchors_.clear();
+            return go_on;
         }
-        last_document_pos_ = mark.pos;
-        doc_ = std::make_unique<YDocument>();
-        stack_.clear();
-        anchors_.clear();
-    }
-
-    void OnDocumentEnd() override
-    {
-        if (doc_ && !stopped_) {
-            if (!cb_(*doc_))
-                stopped_ = true;
+        case YAML_ALIAS_EVENT: {
+            const auto it = anchors_.find(text_of(e.data.alias.anchor));
+            if (it == anchors_.end())
+                throw StopError{one_based(e.start_mark.line), one_based(e.start_mark.column),
+                                "alias to an unknown anchor"};
+            if (std::find(stack_.begin(), stack_.end(), it->second) != stack_.end())
+                throw StopError{one_based(e.start_mark.line), one_based(e.start_mark.column),
+                                "alias refers to a node that contains it (recursive alias)"};
+            attach(it->second);
+            break;
         }
-        doc_.reset();
-        anchors_.clear();
-    }
-
-    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override
-    {
-        YNode& n = make(YNode::Kind::null, mark);
-        // An empty value (`key:` and nothing) gets the position of the next
-        // token from yaml-cpp, often on a later line; point at its key.
-        if (!stack_.empty() && stack_.back()->kind == YNode::Kind::mapping && stack_.back()->items.size() % 2 == 1) {
-            const YNode* key = stack_.back()->items.back();
-            n.line = key->line;
-            n.column = key->column;
+        case YAML_SCALAR_EVENT: {
+            if (is_null_scalar(e)) {
+                YNode& n = make(YNode::Kind::null, e.start_mark);
+                // An empty value (`key:` and nothing) has no position of its
+                // own: point at its key.
+                if (e.data.scalar.length == 0 && !stack_.empty() && stack_.back()->kind == YNode::Kind::mapping &&
+                    stack_.back()->items.size() % 2 == 1) {
+                    const YNode* key = stack_.back()->items.back();
+                    n.line = key->line;
+                    n.column = key->column;
+                }
+                remember(e.data.scalar.anchor, &n);
+                attach(&n);
+            } else {
+                YNode& n = make(YNode::Kind::scalar, e.start_mark);
+                n.value.assign(reinterpret_cast<const char*>(e.data.scalar.value), e.data.scalar.length);
+                remember(e.data.scalar.anchor, &n);
+                attach(&n);
+            }
+            break;
         }
-        remember(anchor, &n);
-        attach(&n);
+        case YAML_SEQUENCE_START_EVENT:
+            open(make(YNode::Kind::sequence, e.start_mark), e.data.sequence_start.anchor);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            open(make(YNode::Kind::mapping, e.start_mark), e.data.mapping_start.anchor);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            close();
+            break;
+        default:  // stream start/end, none
+            break;
+        }
+        return true;
     }
-
-    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override
-    {
-        if (anchor >= anchors_.size() || anchors_[anchor] == nullptr)
-            throw StopError{one_based(mark.line), one_based(mark.column), "alias to an unknown anchor"};
-        const YNode* target = anchors_[anchor];
-        if (std::find(stack_.begin(), stack_.end(), target) != stack_.end())
-            throw StopError{one_based(mark.line), one_based(mark.column),
-                            "alias refers to a node that contains it (recursive alias)"};
-        attach(target);
-    }
-
-    void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                  const std::string& value) override
-    {
-        YNode& n = make(YNode::Kind::scalar, mark);
-        n.value = value;
-        remember(anchor, &n);
-        attach(&n);
-    }
-
-    void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                         YAML::EmitterStyle::value) override
-    {
-        open(make(YNode::Kind::sequence, mark), anchor);
-    }
-
-    void OnSequenceEnd() override { close(); }
-
-    void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
-                    YAML::EmitterStyle::value) override
-    {
-        open(make(YNode::Kind::mapping, mark), anchor);
-    }
-
-    void OnMapEnd() override { close(); }
 
 private:
-    YNode& make(YNode::Kind kind, const YAML::Mark& mark)
+    YNode& make(YNode::Kind kind, const yaml_mark_t& mark)
     {
         YNode& n = doc_->arena.emplace_back();
         n.kind = kind;
@@ -140,16 +127,13 @@ private:
         return n;
     }
 
-    void remember(YAML::anchor_t anchor, const YNode* n)
+    void remember(const yaml_char_t* anchor, const YNode* n)
     {
-        if (anchor == YAML::NullAnchor)
-            return;
-        if (anchor >= anchors_.size())
-            anchors_.resize(anchor + 1, nullptr);
-        anchors_[anchor] = n;
+        if (anchor)
+            anchors_[text_of(anchor)] = n;
     }
 
-    void open(YNode& n, YAML::anchor_t anchor)
+    void open(YNode& n, const yaml_char_t* anchor)
     {
         if (stack_.size() >= static_cast<std::size_t>(limits::max_nesting))
             throw StopError{n.line, n.column,
@@ -181,13 +165,23 @@ private:
                                 " has more than " + std::to_string(limits::max_list_entries) + " entries"};
     }
 
-    std::string_view text_;
     const std::function<bool(const YDocument&)>& cb_;
-    int last_document_pos_ = -1;
     std::unique_ptr<YDocument> doc_;
     std::vector<YNode*> stack_;
-    std::vector<const YNode*> anchors_;
-    bool stopped_ = false;
+    std::unordered_map<std::string, const YNode*> anchors_;
+};
+
+// Owns a libyaml parser.
+struct Parser {
+    yaml_parser_t p{};
+    explicit Parser(std::string_view text)
+    {
+        yaml_parser_initialize(&p);
+        yaml_parser_set_input_string(&p, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    }
+    ~Parser() { yaml_parser_delete(&p); }
+    Parser(const Parser&) = delete;
+    Parser& operator=(const Parser&) = delete;
 };
 
 }  // namespace
@@ -195,20 +189,39 @@ private:
 std::optional<Diagnostic> load_yaml_documents(std::string_view text, const std::string& filename,
                                               const std::function<bool(const YDocument&)>& on_document)
 {
-    ViewBuf buf(text);
-    std::istream in(&buf);
-    TreeBuilder builder(text, on_document);
+    Parser parser(text);
+    TreeBuilder builder(on_document);
     try {
-        YAML::Parser parser(in);
-        while (!builder.stopped() && parser.HandleNextDocument(builder)) {
+        for (;;) {
+            yaml_event_t event;
+            if (!yaml_parser_parse(&parser.p, &event)) {
+                std::string msg = parser.p.problem ? parser.p.problem : "unreadable input";
+                if (parser.p.context)
+                    msg += std::string(" ") + parser.p.context;
+                int line = one_based(parser.p.problem_mark.line), column = one_based(parser.p.problem_mark.column);
+                if (parser.p.error == YAML_READER_ERROR) {
+                    // Bytes that are not UTF-8: libyaml gives a byte offset.
+                    const std::string_view before = text.substr(0, std::min(parser.p.problem_offset, text.size()));
+                    const auto nl = before.rfind('\n');
+                    line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+                    column = 1 + static_cast<int>(nl == std::string_view::npos ? before.size() : before.size() - nl - 1);
+                }
+                return Diagnostic{Severity::error, Location{filename, line, column}, "YAML syntax error: " + msg};
+            }
+            const yaml_event_type_t type = event.type;
+            bool go_on = true;
+            try {
+                go_on = builder.on_event(event);
+            } catch (...) {
+                yaml_event_delete(&event);
+                throw;
+            }
+            yaml_event_delete(&event);
+            if (!go_on || type == YAML_STREAM_END_EVENT)
+                break;
         }
     } catch (const StopError& e) {
         return Diagnostic{Severity::error, Location{filename, e.line, e.column}, e.message};
-    } catch (const YAML::Exception& e) {
-        // ParserException (syntax) and DeepRecursion (yaml-cpp's own guard).
-        const int line = e.mark.is_null() ? 0 : one_based(e.mark.line);
-        const int column = e.mark.is_null() ? 0 : one_based(e.mark.column);
-        return Diagnostic{Severity::error, Location{filename, line, column}, "YAML syntax error: " + e.msg};
     }
     return std::nullopt;
 }

@@ -185,6 +185,7 @@ spec:
 
 TEST_CASE("to_json: invalid input, errors, and bytes that are not UTF-8", "[policy][json]")
 {
+    // YAML is UTF-8: a byte that is not is a syntax error where it stands.
     const ParseResult parsed = parse_policy_text(
         "apiVersion: bulwark/v1\nkind: Policy\nmetadata: {name: a}\nspec:\n  killOnOpen: [{path: rel\xff}]\n",
         "bad.yaml");
@@ -199,8 +200,13 @@ TEST_CASE("to_json: invalid input, errors, and bytes that are not UTF-8", "[poli
     CHECK(j["diagnostics"][0] == json{{"severity", "error"},
                                       {"file", "bad.yaml"},
                                       {"line", 5},
-                                      {"column", 23},
-                                      {"message", "path \"rel\xef\xbf\xbd\" is not absolute"}});
+                                      {"column", 26},
+                                      {"message", "YAML syntax error: invalid leading UTF-8 octet"}});
+    // A message holding such bytes (a file name, say) still makes valid JSON.
+    const Diagnostic odd{Severity::error, Location{"bad\xff.yaml", 1, 1}, "path \"rel\xff\" is not absolute"};
+    const json k = json::parse(to_json(CompiledPolicy{}, {odd}));
+    CHECK(k["diagnostics"][0]["file"] == "bad\xef\xbf\xbd.yaml");
+    CHECK(k["diagnostics"][0]["message"] == "path \"rel\xef\xbf\xbd\" is not absolute");
     // One line with indent < 0.
     const std::string line = to_json(CompiledPolicy{}, {}, -1);
     CHECK(line.find('\n') == std::string::npos);

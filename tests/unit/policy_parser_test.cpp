@@ -133,18 +133,18 @@ TEST_CASE("a file without documents is a warning, not an error", "[policy][parse
 TEST_CASE("YAML syntax errors carry the parser's position", "[policy][parser]")
 {
     CHECK(errors_of("apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: a\n   bad: x\n") ==
-          std::vector<std::string>{"p.yaml:5:7: error: YAML syntax error: illegal map value"});
+          std::vector<std::string>{"p.yaml:5:7: error: YAML syntax error: mapping values are not allowed in this context"});
     CHECK(errors_of("a: [b\n") ==
-          std::vector<std::string>{"p.yaml:2:1: error: YAML syntax error: end of sequence flow not found"});
+          std::vector<std::string>{"p.yaml:2:1: error: YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence"});
 }
 
-TEST_CASE("input on which yaml-cpp makes no progress is stopped, not looped on", "[policy][parser][limits]")
+TEST_CASE("a stray comma is a syntax error where it stands", "[policy][parser][limits]")
 {
     // yaml-cpp 0.7 returns empty documents forever for a stray top-level ','.
-    CHECK(errors_of(",") == std::vector<std::string>{"p.yaml:1:1: error: YAML syntax error: unexpected \",\""});
-    CHECK(errors_of(",#)[") == std::vector<std::string>{"p.yaml:1:1: error: YAML syntax error: unexpected \",\""});
+    CHECK(errors_of(",") == std::vector<std::string>{"p.yaml:1:1: error: YAML syntax error: did not find expected node content while parsing a block node"});
+    CHECK(errors_of(",#)[") == std::vector<std::string>{"p.yaml:1:1: error: YAML syntax error: did not find expected node content while parsing a block node"});
     const auto r = parse(header("ok") + "  killOnOpen: [{path: /a}]\n---\n,\n");
-    CHECK(lines(r.diagnostics) == std::vector<std::string>{"p.yaml:8:1: error: YAML syntax error: unexpected \",\""});
+    CHECK(lines(r.diagnostics) == std::vector<std::string>{"p.yaml:8:1: error: YAML syntax error: did not find expected node content while parsing a block node"});
     CHECK(r.policies.size() == 1);
 }
 
@@ -155,7 +155,7 @@ TEST_CASE("documents before a syntax error are still checked", "[policy][parser]
           std::vector<std::string>{
               "p.yaml:7:7: error: unknown key \"pathh\" in protectedFiles entry; expected one of: path, deny, recursive",
               "p.yaml:7:7: error: missing required key \"path\" in protectedFiles entry",
-              "p.yaml:10:1: error: YAML syntax error: end of map flow not found",
+              "p.yaml:10:1: error: YAML syntax error: did not find expected ',' or '}' while parsing a flow mapping",
           });
     CHECK(r.policies.empty());
 }
@@ -444,7 +444,7 @@ TEST_CASE("anchors and aliases", "[policy][parser]")
     CHECK(errors_of("a: &x [*x]\n") ==
           std::vector<std::string>{"p.yaml:1:8: error: alias refers to a node that contains it (recursive alias)"});
     CHECK(errors_of("a: *x\n") ==
-          std::vector<std::string>{"p.yaml:1:4: error: YAML syntax error: the referenced anchor is not defined"});
+          std::vector<std::string>{"p.yaml:1:4: error: alias to an unknown anchor"});
 }
 
 TEST_CASE("Diagnostic::to_string", "[policy][diagnostics]")
