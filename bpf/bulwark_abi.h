@@ -120,6 +120,25 @@ struct bw_gen_config {
 	__u32 allowlist_flags[BW_MAX_ALLOWLISTS]; /* BW_RULE_* */
 };
 
+/* Per-generation filter of the identities of directory rules (file rules and
+ * exec allowlists together), array map indexed by slot: one bit per
+ * bw_dir_filter_bit().  An ancestor walk looks an ancestor up in the hash
+ * maps only when its bit is set; a clear bit means "no directory rule here"
+ * for certain, a set bit may be a collision (then the lookup decides).  It
+ * spares the walk a hash lookup per level on almost every open. */
+#define BW_DIR_FILTER_BITS 65536
+#define BW_DIR_FILTER_SHIFT 16 /* log2(BW_DIR_FILTER_BITS) */
+struct bw_dir_filter {
+	__u64 words[BW_DIR_FILTER_BITS / 64];
+};
+
+/* The filter bit of identity (dev, ino): a multiplicative hash, the same
+ * on both sides of the kernel boundary. */
+static inline __u32 bw_dir_filter_bit(__u64 dev, __u64 ino)
+{
+	return (__u32)(((ino ^ (dev << 40)) * 0x9E3779B97F4A7C15ull) >> (64 - BW_DIR_FILTER_SHIFT));
+}
+
 /* Single-entry array: which slot is in force. */
 struct bw_state {
 	__u32 active_slot;
@@ -169,12 +188,14 @@ static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
 static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
 static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
+static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
 #else
 _Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 _Static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
 _Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
 _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
+_Static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
 #endif
 
 /* Kernel dev_t encoding (include/linux/kdev_t.h: MINORBITS 20). */

@@ -79,6 +79,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bw_dir_filter);
+} bw_dir_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct bw_state);
@@ -107,6 +114,7 @@ const volatile struct {
 	struct bw_gen_config gen_config;
 	struct bw_state state;
 	struct bw_counters counters;
+	struct bw_dir_filter dir_filter;
 } bw_abi_types = {};
 
 /* --------------------------------------------------------------- helpers */
@@ -234,6 +242,17 @@ static __always_inline struct bw_gen_config *bw_config_of(__u32 slot)
 	return bpf_map_lookup_elem(&bw_config, &slot);
 }
 
+/* May (dev, ino) be a directory rule's identity?  False is certain; true
+ * asks for the hash lookup.  No filter (cannot happen): always true. */
+static __always_inline bool bw_dir_maybe(struct bw_dir_filter *flt, __u64 dev, __u64 ino)
+{
+	__u32 bit = bw_dir_filter_bit(dev, ino);
+
+	if (!flt)
+		return true;
+	return (flt->words[(bit >> 6) & (BW_DIR_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+}
+
 /* Does the policy in `slot` have any file rule?  Lets the tracepoint
  * program skip resolving descriptors while the policy has none. */
 static __always_inline bool bw_has_file_rules(__u32 slot)
@@ -265,6 +284,7 @@ static __always_inline struct bw_scratch *fn(__u32 slot, struct dentry *dentry) 
 	struct bw_scratch *sc = bw_scratch_get();                                      \
 	struct bw_gen_config *cfg = bw_config_of(slot);                                \
 	void *files = bpf_map_lookup_elem(&bw_files, &slot);                           \
+	struct bw_dir_filter *flt = bpf_map_lookup_elem(&bw_dir_filter, &slot);        \
 	struct bw_file_key key = {};                                                   \
 	struct dentry *d = dentry;                                                     \
 	struct super_block *sb;                                                        \
@@ -288,7 +308,9 @@ static __always_inline struct bw_scratch *fn(__u32 slot, struct dentry *dentry) 
 		struct dentry *parent;                                                 \
                                                                                        \
 		key.ino = LD(inode, i_ino);                                            \
-		r = bpf_map_lookup_elem(files, &key);                                  \
+		/* ancestors: only those the filter does not rule out */               \
+		r = depth == 0 || bw_dir_maybe(flt, key.dev, key.ino) ?                \
+			    bpf_map_lookup_elem(files, &key) : NULL;                   \
 		if (r && bw_strength(r) > sc->strength && bw_in_scope(slot, r->scope)) { \
 			sc->rule = *r;                                                 \
 			sc->strength = bw_strength(r);                                 \
@@ -390,6 +412,7 @@ static __always_inline bool bw_exec_check(__u32 slot, struct dentry *dentry, str
 	exec = bpf_map_lookup_elem(&bw_exec, &slot);
 	max_depth = (cfg->flags & BW_CFG_EXEC_DIRS) ? BW_MAX_DIR_DEPTH : 0;
 	if (exec && d->d_inode) {
+		struct bw_dir_filter *flt = bpf_map_lookup_elem(&bw_dir_filter, &slot);
 		struct bw_file_key k = {};
 		struct inode *inode = d->d_inode;
 
@@ -400,7 +423,7 @@ static __always_inline bool bw_exec_check(__u32 slot, struct dentry *dentry, str
 			struct dentry *parent;
 
 			k.ino = inode->i_ino;
-			allow = bpf_map_lookup_elem(exec, &k);
+			allow = depth == 0 || bw_dir_maybe(flt, k.dev, k.ino) ? bpf_map_lookup_elem(exec, &k) : NULL;
 			if (allow)
 				sc->allowed |= allow->allowlists;
 			parent = d->d_parent;

@@ -49,7 +49,8 @@ public:
         return PolicyMapFds{
             bpf_map__fd(skel_->maps.bw_files),  bpf_map__fd(skel_->maps.bw_exec),
             bpf_map__fd(skel_->maps.bw_scopes), bpf_map__fd(skel_->maps.bw_config),
-            bpf_map__fd(skel_->maps.bw_state),  bpf_map__fd(skel_->maps.bw_counters),
+            bpf_map__fd(skel_->maps.bw_dir_filter), bpf_map__fd(skel_->maps.bw_state),
+            bpf_map__fd(skel_->maps.bw_counters),
         };
     }
     int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }

@@ -22,6 +22,7 @@ struct PolicyMapFds {
     int exec_outer = -1;
     int scopes_outer = -1;
     int config = -1;
+    int dir_filter = -1;
     int state = -1;
     int counters = -1;
 };

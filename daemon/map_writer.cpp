@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,18 @@ Result<GenerationInfo> MapWriter::apply(const policy::CompiledPolicy& compiled) 
         }
     }
     if (file_dirs) cfg.flags |= BW_CFG_FILE_DIRS;
+
+    // The directory filter: every directory identity of either map.
+    auto filter = std::make_unique<bw_dir_filter>();
+    auto mark = [&](uint64_t dev, uint64_t ino) {
+        const uint32_t bit = bw_dir_filter_bit(dev, ino);
+        filter->words[bit / 64] |= uint64_t{1} << (bit % 64);
+    };
+    for (const auto& f : compiled.files)
+        if (f.directory) mark(f.id.dev, f.id.ino);
+    for (const auto& a : compiled.allowlists)
+        for (size_t i = 0; i < a.files.size() && i < a.directories.size(); ++i)
+            if (a.directories[i]) mark(a.files[i].dev, a.files[i].ino);
     if (!fkeys.empty()) cfg.flags |= BW_CFG_FILES;
     std::vector<bw_file_key> ekeys;
     std::vector<bw_exec_allow> evals;
@@ -150,6 +163,8 @@ Result<GenerationInfo> MapWriter::apply(const policy::CompiledPolicy& compiled) 
     }
     if (int e = bpf_map_update_elem(fds_.config, &slot, &cfg, BPF_ANY); e)
         return Error{"write bw_config[" + std::to_string(slot) + "]", -e};
+    if (int e = bpf_map_update_elem(fds_.dir_filter, &slot, filter.get(), BPF_ANY); e)
+        return Error{"write bw_dir_filter[" + std::to_string(slot) + "]", -e};
 
     // The switch: one update of a single 4-byte field.
     const uint32_t zero = 0;

@@ -41,6 +41,7 @@ const std::map<std::string, Layout>& userspace_layouts() {
            MEMBER(bw_gen_config, allowlist_scope), MEMBER(bw_gen_config, allowlist_rule),
            MEMBER(bw_gen_config, allowlist_flags)}}},
         {"bw_state", {sizeof(bw_state), {MEMBER(bw_state, active_slot), MEMBER(bw_state, _pad)}}},
+        {"bw_dir_filter", {sizeof(bw_dir_filter), {MEMBER(bw_dir_filter, words)}}},
         {"bw_counters",
          {sizeof(bw_counters),
           {MEMBER(bw_counters, events_emitted), MEMBER(bw_counters, events_lost), MEMBER(bw_counters, verdicts), MEMBER(bw_counters, dir_walk_truncated),
