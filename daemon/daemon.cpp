@@ -58,15 +58,30 @@ nlohmann::json rule_counts(const policy::CompiledPolicy& c) {
     return j;
 }
 
+// MapWriter::apply, its duration in `ms`.
+Result<GenerationInfo> timed_apply(MapWriter& w, const policy::CompiledPolicy& p, double& ms) {
+    const auto t = std::chrono::steady_clock::now();
+    auto gen = w.apply(p);
+    ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+    return gen;
+}
+
 }  // namespace
 
 CompileOutcome compile_policy_dir(const std::string& dir) {
     CompileOutcome out;
+    const auto ms_since = [](std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+    };
+    auto t = std::chrono::steady_clock::now();
     auto parsed = policy::parse_policy_paths({dir});
+    out.parse_ms = ms_since(t);
     out.diagnostics = parsed.diagnostics;
     out.policies = parsed.policies.size();
     if (!parsed.ok()) return out;
+    t = std::chrono::steady_clock::now();
     auto compiled = std::make_shared<policy::CompiledPolicy>(policy::compile(parsed.policies));
+    out.compile_ms = ms_since(t);
     out.diagnostics.insert(out.diagnostics.end(), compiled->diagnostics.begin(), compiled->diagnostics.end());
     if (compiled->ok()) out.compiled = std::move(compiled);
     return out;
@@ -205,6 +220,8 @@ ReloadResult Daemon::reload() {
     r.wall_ns = wall_now_ns();
     const auto t0 = std::chrono::steady_clock::now();
     auto outcome = compile_policy_dir(config_.policy_dir);
+    r.parse_ms = outcome.parse_ms;
+    r.compile_ms = outcome.compile_ms;
     log_diagnostics(outcome.diagnostics);
     for (const auto& d : outcome.diagnostics)
         (d.severity == policy::Severity::error ? r.errors : r.warnings).push_back(d.to_string());
@@ -212,7 +229,7 @@ ReloadResult Daemon::reload() {
         r.generation = writer_->generation();
         lg->error("reload refused: the policy in {} is invalid; generation {} stays in force", config_.policy_dir,
                   r.generation);
-    } else if (auto gen = writer_->apply(*outcome.compiled); !gen) {
+    } else if (auto gen = timed_apply(*writer_, *outcome.compiled, r.maps_ms); !gen) {
         r.errors.push_back(gen.error().to_string());
         r.generation = writer_->generation();
         log::get("maps")->error("reload failed: {}; generation {} stays in force", gen.error().to_string(),
@@ -231,8 +248,10 @@ ReloadResult Daemon::reload() {
     // them back to the system instead of keeping them as free heap.
     malloc_trim(0);
     if (r.ok)
-        lg->info("reloaded: generation {} in force ({} file entries, {} exec entries) in {:.1f} ms", r.generation,
-                 current_info_.file_entries, current_info_.exec_entries, r.duration_ms);
+        lg->info("reloaded: generation {} in force ({} file entries, {} exec entries) in {:.1f} ms "
+                 "(parse {:.1f}, compile {:.1f}, maps {:.1f})",
+                 r.generation, current_info_.file_entries, current_info_.exec_entries, r.duration_ms, r.parse_ms,
+                 r.compile_ms, r.maps_ms);
     last_reload_ = r;
     return r;
 }
@@ -298,7 +317,9 @@ nlohmann::json Daemon::status() const {
     if (last_reload_) {
         const auto& r = *last_reload_;
         j["last_reload"] = {{"ok", r.ok},         {"time", format_wall_time(r.wall_ns)},
-                            {"duration_ms", r.duration_ms}, {"generation", r.generation},
+                            {"duration_ms", r.duration_ms},
+                {"phases_ms", {{"parse", r.parse_ms}, {"compile", r.compile_ms}, {"maps", r.maps_ms}}}, {"generation", r.generation},
+                            {"phases_ms", {{"parse", r.parse_ms}, {"compile", r.compile_ms}, {"maps", r.maps_ms}}},
                             {"errors", r.errors}, {"warnings", r.warnings}};
     } else {
         j["last_reload"] = nullptr;
@@ -318,6 +339,7 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
         return {{"ok", r.ok},
                 {"generation", r.generation},
                 {"duration_ms", r.duration_ms},
+                {"phases_ms", {{"parse", r.parse_ms}, {"compile", r.compile_ms}, {"maps", r.maps_ms}}},
                 {"errors", r.errors},
                 {"warnings", r.warnings}};
     }

@@ -42,6 +42,8 @@ struct CompileOutcome {
     std::shared_ptr<const policy::CompiledPolicy> compiled;  // null on errors
     std::vector<policy::Diagnostic> diagnostics;
     size_t policies = 0;
+    double parse_ms = 0;    // reading and parsing the YAML files
+    double compile_ms = 0;  // resolving paths to identities, precedence
 };
 CompileOutcome compile_policy_dir(const std::string& dir);
 
@@ -49,6 +51,7 @@ struct ReloadResult {
     bool ok = false;
     int64_t wall_ns = 0;
     double duration_ms = 0;
+    double parse_ms = 0, compile_ms = 0, maps_ms = 0;  // its phases
     uint32_t generation = 0;            // in force afterwards
     std::vector<std::string> errors;    // file:line:col: error: ...
     std::vector<std::string> warnings;

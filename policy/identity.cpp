@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <memory>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -39,16 +40,16 @@ std::string canonical(const std::string& path)
     return real ? std::string(real.get()) : std::string();
 }
 
-// lstat, then stat only for a symlink; the canonical path from `real_dir`
-// (the canonical path of a parent, or nullptr to ask realpath()).
-template <typename RealDir>
-Resolved resolve_with(const std::string& path, RealDir&& real_dir)
+// lstat (through `lstat_fn`), then stat only for a symlink; the canonical
+// path from `real_dir` (the canonical path of a parent directory).
+template <typename LstatFn, typename RealDir>
+Resolved resolve_with(const std::string& path, LstatFn&& lstat_fn, RealDir&& real_dir)
 {
     Resolved r;
     r.resolved = path;
 
     struct stat lst {};
-    if (::lstat(path.c_str(), &lst) != 0) {
+    if (lstat_fn(path, &lst) != 0) {
         r.err = errno;
         r.status = (r.err == ENOENT || r.err == ENOTDIR) ? Resolved::Status::missing : Resolved::Status::failed;
         return r;
@@ -91,12 +92,35 @@ Resolved resolve_with(const std::string& path, RealDir&& real_dir)
 
 Resolved resolve_path(const std::string& path)
 {
-    return resolve_with(path, [](const std::string& dir) { return canonical(dir); });
+    return resolve_with(
+        path, [](const std::string& p, struct stat* st) { return ::lstat(p.c_str(), st); },
+        [](const std::string& dir) { return canonical(dir); });
+}
+
+PathResolver::~PathResolver()
+{
+    if (dir_fd_ >= 0)
+        ::close(dir_fd_);
 }
 
 Resolved PathResolver::resolve(const std::string& path)
 {
-    return resolve_with(path, [this](const std::string& dir) -> const std::string& {
+    const auto lstat_fn = [this](const std::string& p, struct stat* st) {
+        const auto slash = p.rfind('/');
+        if (slash == std::string::npos || slash == 0 || slash + 1 == p.size())
+            return ::lstat(p.c_str(), st);
+        const std::string dir = p.substr(0, slash);
+        if (dir != dir_) {
+            if (dir_fd_ >= 0)
+                ::close(dir_fd_);
+            dir_ = dir;
+            dir_fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        }
+        if (dir_fd_ < 0)  // no such directory (or no access): the plain call says which
+            return ::lstat(p.c_str(), st);
+        return ::fstatat(dir_fd_, p.c_str() + slash + 1, st, AT_SYMLINK_NOFOLLOW);
+    };
+    return resolve_with(path, lstat_fn, [this](const std::string& dir) -> const std::string& {
         auto it = real_dirs_.find(dir);
         if (it == real_dirs_.end()) it = real_dirs_.emplace(dir, canonical(dir)).first;
         return it->second;

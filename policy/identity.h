@@ -36,10 +36,19 @@ Resolved resolve_path(const std::string& path);
 // compile: symlinks may change between compiles.
 class PathResolver {
 public:
+    PathResolver() = default;
+    ~PathResolver();
+    PathResolver(const PathResolver&) = delete;
+    PathResolver& operator=(const PathResolver&) = delete;
     Resolved resolve(const std::string& path);
 
 private:
     std::unordered_map<std::string, std::string> real_dirs_;  // parent as written -> canonical ("" = failed)
+    // The parent directory of the previous path, open (O_PATH): the next
+    // path in the same directory is looked up from it, one component
+    // instead of a whole path walk.
+    std::string dir_;
+    int dir_fd_ = -1;
 };
 
 }  // namespace bulwark::policy::detail
