@@ -247,16 +247,21 @@ private:
         say("  bulwarkd ready in " + std::to_string(cfg["startup_ms"].get<double>()) + " ms, " +
             std::to_string(cfg["entries"].get<uint64_t>()) + " map entries; reloading");
 
-        std::vector<double> reloads;
+        std::vector<double> reloads, parse, compile, maps;
         const int reload_reps = ps.rules >= 1'000'000 ? std::min(o_.reload_reps, 3) : o_.reload_reps;
         for (int i = 0; i < reload_reps; ++i) {
             auto r = bulwark::control_request(sock, {{"cmd", "reload"}}, 3'600'000);
             if (!r || !(*r).value("ok", false))
                 throw std::runtime_error("reload of " + ps.name + " failed: " + (r ? r->dump() : r.error().to_string()));
             reloads.push_back((*r)["duration_ms"].get<double>());
+            const auto& ph = (*r)["phases_ms"];
+            parse.push_back(ph.value("parse", 0.0));
+            compile.push_back(ph.value("compile", 0.0));
+            maps.push_back(ph.value("maps", 0.0));
         }
         cfg["reload_ms"] = reloads;
         cfg["reload_median_ms"] = median(reloads);
+        cfg["reload_phases_median_ms"] = {{"parse", median(parse)}, {"compile", median(compile)}, {"maps", median(maps)}};
         cfg["memory"] = {{"rss_kib", status_kib(d.pid(), "VmRSS")},
                          {"hwm_kib", status_kib(d.pid(), "VmHWM")},
                          {"bpf_map_kib", new_map_bytes(pre_maps_) / 1024}};
