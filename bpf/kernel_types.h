@@ -79,6 +79,15 @@ struct task_struct {
 
 #pragma clang attribute pop
 
+/* The record of the syscalls:sys_exit_* trace events (the ftrace event
+ * format, a stable ABI: see events/syscalls/sys_exit_openat/format). */
+struct bw_syscall_exit {
+	__u64 common;     /* common_type, common_flags, common_preempt_count, common_pid */
+	int syscall_nr;
+	int _pad;
+	long ret;
+};
+
 /* Kernel constants we rely on (stable ABI values). */
 #define BW_FMODE_WRITE 0x2u
 #define BW_O_TRUNC 01000u

@@ -1,5 +1,7 @@
 #include "daemon/loader.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -158,22 +160,59 @@ Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts) {
     return std::unique_ptr<Enforcer>(std::move(e));
 }
 
-Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts) {
-    libbpf_set_print(libbpf_print);
+namespace {
+
+// How tracepoint mode sees the exit of an open (bpf/tracepoint/tracepoint.bpf.c).
+enum class OpenExitHook {
+    syscall_events,  // syscalls:sys_exit_<open syscall>: nothing on other syscalls
+    raw_direct,      // tp_btf/sys_exit, direct reads
+    raw_compat,      // tp_btf/sys_exit, probe reads (no bpf_rdonly_cast)
+};
+
+// The syscall trace events exist and their ids can be read (tracefs is
+// mounted where libbpf looks for it).
+bool have_syscall_events() {
+    for (const char* dir : {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"}) {
+        const std::string id = std::string(dir) + "/events/syscalls/sys_exit_openat/id";
+        if (access(id.c_str(), R_OK) == 0) return true;
+    }
+    return false;
+}
+
+Result<std::unique_ptr<Enforcer>> load_tracepoint_with(const LoadOptions& opts, OpenExitHook hook) {
     bulwark_tracepoint* skel = bulwark_tracepoint__open();
     if (!skel) return errno_error("open BPF object tracepoint");
     auto e = std::make_unique<TracepointEnforcer>(skel, opts.tracepoint_protect_audit_only);
     skel->rodata->bw_tp_settings.protect_audit_only = opts.tracepoint_protect_audit_only ? 1 : 0;
     if (int err = bpf_map__set_max_entries(skel->maps.bw_events, opts.ring_buffer_bytes); err)
         return Error{"size ring buffer bw_events", -err};
-    // One of the two sys_exit variants: direct reads where the kernel can
-    // cast a file pointer back to its type (6.2+), probe reads before.
-    const bool direct = kernel_has_kfunc("bpf_rdonly_cast");
-    bpf_program__set_autoload(skel->progs.bw_tp_sys_exit, direct);
-    bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_compat, !direct);
+    const bool events = hook == OpenExitHook::syscall_events;
+    for (bpf_program* p : {skel->progs.bw_tp_exit_open, skel->progs.bw_tp_exit_openat, skel->progs.bw_tp_exit_openat2,
+                           skel->progs.bw_tp_exit_creat, skel->progs.bw_tp_exit_open_by_handle_at})
+        bpf_program__set_autoload(p, events);
+    bpf_program__set_autoload(skel->progs.bw_tp_sys_exit, hook == OpenExitHook::raw_direct);
+    bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_compat, hook == OpenExitHook::raw_compat);
     if (int err = bulwark_tracepoint__load(skel); err) return Error{"load BPF tracepoint programs", -err};
     if (auto err = e->attach_all([](int) { return std::string(); })) return *err;
     return std::unique_ptr<Enforcer>(std::move(e));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts) {
+    libbpf_set_print(libbpf_print);
+    // Cheapest first: the per-syscall events (the kernel runs the program
+    // for the open syscalls only) where tracefs is mounted and the kernel
+    // can cast a file pointer back to its type (6.2+); else the raw
+    // sys_exit tracepoint, which runs for every syscall.
+    const bool direct = kernel_has_kfunc("bpf_rdonly_cast");
+    if (direct && have_syscall_events()) {
+        auto e = load_tracepoint_with(opts, OpenExitHook::syscall_events);
+        if (e) return e;
+        log::get("loader")->warn("syscall trace events unusable ({}); using the raw sys_exit tracepoint",
+                                 e.error().to_string());
+    }
+    return load_tracepoint_with(opts, direct ? OpenExitHook::raw_direct : OpenExitHook::raw_compat);
 }
 
 }  // namespace bulwark

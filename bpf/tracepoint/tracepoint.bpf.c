@@ -4,7 +4,7 @@
  *
  * Tracepoints cannot refuse anything; they can only act after the fact:
  *
- *   tp_btf/sys_exit (open, openat, openat2, creat, open_by_handle_at)
+ *   sys_exit of open, openat, openat2, creat, open_by_handle_at
  *       a successful open returned a descriptor: resolve it to its file and
  *       match the identity (the same maps as LSM mode).  Kill-on-open files:
  *       SIGKILL, delivered before the syscall returns to user space, so the
@@ -132,16 +132,12 @@ static __always_inline int fn(__u32 slot, long fd)                              
 BW_DEFINE_AFTER_OPEN(bw_after_open, bw_fd_file_btf, bw_match, BW_LD_DIRECT)
 BW_DEFINE_AFTER_OPEN(bw_after_open_probe, bw_fd_file_raw, bw_match_probe, BW_LD_PROBE)
 
-/* The open family of syscalls, and a policy with file rules in force: the
- * slot to match against, else -1. */
-static __always_inline int bw_open_slot(struct pt_regs *regs, long ret)
+/* A successful open, and a policy with file rules in force: the slot to
+ * match against, else -1. */
+static __always_inline int bw_open_slot(long ret)
 {
-	unsigned long nr = regs->orig_ax;
 	int active;
 
-	if (nr != BW_NR_OPENAT && nr != BW_NR_OPEN && nr != BW_NR_OPENAT2 && nr != BW_NR_CREAT &&
-	    nr != BW_NR_OPEN_BY_HANDLE_AT)
-		return -1;
 	if (ret < 0)
 		return -1;
 	active = bw_active_slot();
@@ -150,12 +146,47 @@ static __always_inline int bw_open_slot(struct pt_regs *regs, long ret)
 	return active;
 }
 
-/* Every syscall exit passes here (a raw tracepoint needs no tracefs); all
- * but the open family leave after one compare. */
+static __always_inline bool bw_is_open_nr(struct pt_regs *regs)
+{
+	unsigned long nr = regs->orig_ax;
+
+	return nr == BW_NR_OPENAT || nr == BW_NR_OPEN || nr == BW_NR_OPENAT2 || nr == BW_NR_CREAT ||
+	       nr == BW_NR_OPEN_BY_HANDLE_AT;
+}
+
+/*
+ * Three ways to see the exit of an open; the daemon loads one
+ * (daemon/loader.cpp):
+ *
+ *   bw_tp_exit_<syscall>   syscalls:sys_exit_<syscall>, one program per open
+ *                          syscall: the kernel runs it for those syscalls
+ *                          only, so every other syscall costs nothing here.
+ *                          Needs tracefs (the events' ids) and bpf_rdonly_cast.
+ *   bw_tp_sys_exit         the raw sys_exit tracepoint: runs at the exit of
+ *                          every syscall and leaves after one compare; no
+ *                          tracefs needed.
+ *   bw_tp_sys_exit_compat  the same with probe reads, for kernels without
+ *                          bpf_rdonly_cast (before 6.2).
+ */
+#define BW_DEFINE_SYSCALL_EXIT(name)                                                   \
+SEC("tracepoint/syscalls/sys_exit_" #name)                                            \
+int bw_tp_exit_##name(struct bw_syscall_exit *ctx)                                     \
+{                                                                                      \
+	int slot = bw_open_slot(ctx->ret);                                             \
+                                                                                       \
+	return slot < 0 ? 0 : bw_after_open((__u32)slot, ctx->ret);                    \
+}
+
+BW_DEFINE_SYSCALL_EXIT(open)
+BW_DEFINE_SYSCALL_EXIT(openat)
+BW_DEFINE_SYSCALL_EXIT(openat2)
+BW_DEFINE_SYSCALL_EXIT(creat)
+BW_DEFINE_SYSCALL_EXIT(open_by_handle_at)
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bw_tp_sys_exit, struct pt_regs *regs, long ret)
 {
-	int slot = bw_open_slot(regs, ret);
+	int slot = bw_is_open_nr(regs) ? bw_open_slot(ret) : -1;
 
 	return slot < 0 ? 0 : bw_after_open((__u32)slot, ret);
 }
@@ -163,7 +194,7 @@ int BPF_PROG(bw_tp_sys_exit, struct pt_regs *regs, long ret)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bw_tp_sys_exit_compat, struct pt_regs *regs, long ret)
 {
-	int slot = bw_open_slot(regs, ret);
+	int slot = bw_is_open_nr(regs) ? bw_open_slot(ret) : -1;
 
 	return slot < 0 ? 0 : bw_after_open_probe((__u32)slot, ret);
 }
