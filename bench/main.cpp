@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
     app.add_option("--storm-procs", o.storm_procs, "processes causing the storm")->check(CLI::Range(1, 256))->capture_default_str();
     app.add_option("--exec", o.exec_target, "program the exec loop runs")->capture_default_str();
     app.add_flag("--skip-storm", o.skip_storm, "leave out the event storm");
+    app.add_option("--note", o.notes, "a line for the results' notes (repeatable)");
     CLI11_PARSE(app, argc, argv);
     o.sizes = split_list<size_t>(sizes);
     o.peers = split_list<std::string>(peers);

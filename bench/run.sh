@@ -46,8 +46,14 @@ results=()
 if [ "$native" -eq 1 ]; then
     # auditd and fapolicyd change machine-wide state (the kernel's audit
     # rules, every open through fanotify): they run in the VM only.
-    "$bench" --bulwarkd "$bulwarkd" --where native --mode auto --sizes "$sizes" --reps "$reps" \
-        --peers bpftrace --out "$out/results-native.json"
+    # tracefs is mounted as systemd mounts it at boot (here in a private
+    # mount namespace, so nothing is left behind): tracepoint mode then
+    # uses the syscall trace events (docs/modes.md).
+    unshare --mount --propagation private sh -c \
+        'mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing; exec "$@"' sh \
+        "$bench" --bulwarkd "$bulwarkd" --where native --mode auto --sizes "$sizes" --reps "$reps" \
+        --peers bpftrace --out "$out/results-native.json" \
+        --note "tracefs mounted at /sys/kernel/tracing, as systemd does at boot"
     results+=(--results "$out/results-native.json")
 fi
 

@@ -125,7 +125,7 @@ public:
                        {"ops", {{"open", ops_[Workload::open]}, {"read", ops_[Workload::read]}, {"exec", ops_[Workload::exec]}}},
                        {"file", fx_.plain()},
                        {"exec_target", o.exec_target},
-                       {"notes", json::array()}};
+                       {"notes", o.notes}};
         out_["configs"] = json::array();
         baseline_ = {{"name", "baseline"}, {"kind", "baseline"}, {"description", "no daemon, no peer"},
                      {"error", nullptr}, {"samples", {{"open", json::array()}, {"read", json::array()}, {"exec", json::array()}}}};
@@ -241,7 +241,12 @@ private:
         const std::string sock = fx_.path("run/control.sock");
         auto status = bulwark::control_request(sock, {{"cmd", "status"}}, 60'000);
         if (!status) throw std::runtime_error("status: " + status.error().to_string());
-        out_["env"]["mode"] = (*status)["mode"];
+        if (out_["env"]["mode"].is_null()) {
+            out_["env"]["mode"] = (*status)["mode"];
+            std::string hooks;
+            for (const auto& h : (*status)["attached"]) hooks += (hooks.empty() ? "" : ", ") + h.get<std::string>();
+            out_["env"]["notes"].push_back("bulwarkd attached: " + hooks);
+        }
         const auto& m = (*status)["map_entries"];
         cfg["entries"] = m["files"].get<uint64_t>() + m["exec"].get<uint64_t>() + m["scope_cgroups"].get<uint64_t>();
         say("  bulwarkd ready in " + std::to_string(cfg["startup_ms"].get<double>()) + " ms, " +

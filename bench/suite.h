@@ -28,6 +28,7 @@ struct Options {
     int storm_procs = 4;
     std::string exec_target = "/bin/true";
     bool skip_storm = false;
+    std::vector<std::string> notes;        // recorded in env.notes
 };
 
 // Runs everything; returns the process exit status.
