@@ -794,12 +794,29 @@ def intro(places):
         "Every number is %s; every ratio compares a configuration with a baseline measured "
         "right before it in the same run. Measured in: %s.%s" % (
             rep_text, where,
-            " The vm runs under software emulation (qemu without KVM), so its absolute times "
-            "are ~10–30× slower than native; only ratios compare across places."
-            if any(p.where == "vm" for p in places) else ""),
+            emulation_text(places)),
         "",
         "Regenerate this page with `sudo bench/run.sh` (options: [bench/README.md](../bench/README.md)).",
     ]
+
+
+def emulation_text(places):
+    """How much slower the emulated vm is than native, from the two baselines."""
+    if not any(p.where == "vm" for p in places):
+        return ""
+    text = (" The vm runs under software emulation (qemu without KVM), so its absolute times are "
+            "slower than native")
+    vm = next((p for p in places if p.where == "vm"), None)
+    nat = next((p for p in places if p.where == "native"), None)
+    factors = []
+    for w in ("open", "exec"):
+        a = num(as_dict(get(nat.cfg("baseline"), "median")).get(w)) if nat and nat.cfg("baseline") else None
+        b = num(as_dict(get(vm.cfg("baseline"), "median")).get(w)) if vm.cfg("baseline") else None
+        if a and b:
+            factors.append("%.0f× for %s" % (b / a, w))
+    if factors:
+        text += " (here: " + ", ".join(factors) + ")"
+    return text + "; only ratios compare across places."
 
 
 def section_targets(targets):
