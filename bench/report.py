@@ -874,40 +874,41 @@ def hot_rows(p):
     return rows, pooled_used
 
 
-def section_hot_path(places, rel_dir, pngs):
-    out = ["", "## Hot path", "",
-           "Median time per operation on the unmatched file; the baseline row is the pooled "
-           "baseline of the run, every ratio is against the baseline measured right before "
-           "that configuration."]
+def per_place(title, intro, places, body):
+    """A section with one subsection per place; body(p) gives its lines."""
+    out = ["", "## " + title, "", intro]
     for p in places:
-        out += ["", "### %s" % p.title, ""]
-        rows, pooled_used = hot_rows(p)
-        if not rows:
-            out.append("Not measured.")
-            continue
-        out += md_table(["config", "open ns", "ratio", "read ns", "ratio", "exec µs", "ratio"], rows,
-                        right=(1, 2, 3, 4, 5, 6))
-        if pooled_used:
-            out += ["", "\\* no per-configuration baseline recorded; ratio against the pooled baseline."]
-        out += img(rel_dir, pngs.get(("hot", p.key)), "hot path ratios, " + p.title)
+        out += ["", "### %s" % p.title, ""] + body(p)
     return out
 
 
+def section_hot_path(places, rel_dir, pngs):
+    def body(p):
+        rows, pooled_used = hot_rows(p)
+        if not rows:
+            return ["Not measured."]
+        out = md_table(["config", "open ns", "ratio", "read ns", "ratio", "exec µs", "ratio"], rows,
+                       right=(1, 2, 3, 4, 5, 6))
+        if pooled_used:
+            out += ["", "\\* no per-configuration baseline recorded; ratio against the pooled baseline."]
+        return out + img(rel_dir, pngs.get(("hot", p.key)), "hot path ratios, " + p.title)
+
+    return per_place("Hot path",
+                     "Median time per operation on the unmatched file; the baseline row is the pooled "
+                     "baseline of the run, every ratio is against the baseline measured right before "
+                     "that configuration.", places, body)
+
+
 def section_prog_cost(places, rel_dir, pngs):
-    out = ["", "## Cost per BPF program", "",
-           "From `kernel.bpf_stats` during one extra sample of each workload: how often each "
-           "program ran and its average run time per call."]
-    for p in places:
-        out += ["", "### %s" % p.title, ""]
+    def body(p):
         rows = []
         for c in p.configs:
             for r in prog_stats(c):
                 rows.append([c["name"], "`%s`" % r["program"], r["type"], r["workload"],
                              f_int(r["run_cnt"]), f_fix(r["avg_ns"], 1)])
         if not rows:
-            out.append("Not measured.")
-            continue
-        out += md_table(["config", "program", "type", "workload", "run_cnt", "avg ns"], rows, right=(4, 5))
+            return ["Not measured."]
+        out = md_table(["config", "program", "type", "workload", "run_cnt", "avg ns"], rows, right=(4, 5))
         a, b = p.cfg("1k"), p.cfg("1M")
         if a is not None and b is not None:
             la, lb = prog_lookup(a), prog_lookup(b)
@@ -920,8 +921,11 @@ def section_prog_cost(places, rel_dir, pngs):
                                 [["**`%s`**" % k[0] if mains.get(k[1]) == k[0] else "`%s`" % k[0],
                                   k[1], f_fix(la[k], 1), f_fix(lb[k], 1), "%.2f×" % (lb[k] / la[k])]
                                  for k in common], right=(2, 3, 4))
-        out += img(rel_dir, pngs.get(("prog", p.key)), "BPF program cost vs entries, " + p.title)
-    return out
+        return out + img(rel_dir, pngs.get(("prog", p.key)), "BPF program cost vs entries, " + p.title)
+
+    return per_place("Cost per BPF program",
+                     "From `kernel.bpf_stats` during one extra sample of each workload: how often each "
+                     "program ran and its average run time per call.", places, body)
 
 
 def section_peers(places):
@@ -971,19 +975,12 @@ def losses_line(steps):
 
 
 def section_storm(places, rel_dir, pngs):
-    out = ["", "## Event pipeline", "",
-           "Producers open a watched file at an offered rate (`max` = as fast as they can); "
-           "`caused` violations, `delivered` audit-log lines, `lost` counted by the daemon, "
-           "`unaccounted` = neither delivered nor counted as lost. `seconds` runs from the "
-           "first open to the last audit line."]
-    for p in places:
-        out += ["", "### %s" % p.title, ""]
+    def body(p):
         if p.storm is None:
-            out.append("Not measured.")
-            continue
+            return ["Not measured."]
         if cfg_error(p.storm):
-            out.append("Not measured: %s" % cfg_error(p.storm))
-            continue
+            return ["Not measured: %s" % cfg_error(p.storm)]
+        out = []
         setup = [("processes", p.storm.get("processes")), ("ring buffer KiB", p.storm.get("ring_kib")),
                  ("audit flush", p.storm.get("audit_flush"))]
         setup = ["%s %s" % (k, v) for k, v in setup if v is not None]
@@ -991,8 +988,7 @@ def section_storm(places, rel_dir, pngs):
             out += ["Setup: " + ", ".join(setup) + ".", ""]
         steps = storm_steps(p.storm)
         if not steps:
-            out.append("No steps measured.")
-            continue
+            return out + ["No steps measured."]
         out += md_table(["offered", "caused", "delivered", "lost", "unaccounted", "seconds", "events/s",
                          "consumer CPU s", "sink CPU s", "capacity/s"],
                         [[f_rate(s), f_int(s["caused"]), f_int(s["delivered"]), f_int(s["lost"]),
@@ -1008,20 +1004,20 @@ def section_storm(places, rel_dir, pngs):
         if bad:
             out[-1] += " Unaccounted events at: %s." % ", ".join(
                 "%s (%s)" % (f_rate(s), f_int(s["unaccounted"])) for s in bad)
-        out += img(rel_dir, pngs.get(("storm", p.key)), "event storm, " + p.title)
-    return out
+        return out + img(rel_dir, pngs.get(("storm", p.key)), "event storm, " + p.title)
+
+    return per_place("Event pipeline",
+                     "Producers open a watched file at an offered rate (`max` = as fast as they can); "
+                     "`caused` violations, `delivered` audit-log lines, `lost` counted by the daemon, "
+                     "`unaccounted` = neither delivered nor counted as lost. `seconds` runs from the "
+                     "first open to the last audit line.", places, body)
 
 
 def section_reload(places, rel_dir, pngs):
-    out = ["", "## Reload and memory", "",
-           "Startup: daemon start to READY=1. Reload: compile and switch, as the daemon "
-           "reports it (median). Memory after loading the policy."]
-    for p in places:
-        out += ["", "### %s" % p.title, ""]
+    def body(p):
         cfgs = p.bulwark_configs()
         if not cfgs:
-            out.append("Not measured.")
-            continue
+            return ["Not measured."]
         rows = []
         for c in cfgs:
             if cfg_error(c):
@@ -1034,10 +1030,13 @@ def section_reload(places, rel_dir, pngs):
             rows.append([c["name"], f_int(num(c.get("entries"))), f_fix(num(c.get("startup_ms")), 1),
                          f_fix(num(c.get("reload_median_ms")), 1), phases, f_mib(num(m.get("rss_kib"))),
                          f_mib(num(m.get("hwm_kib"))), f_mib(num(m.get("bpf_map_kib")))])
-        out += md_table(["config", "entries", "startup ms", "reload median ms", "parse / compile / maps ms",
-                         "RSS MiB", "peak RSS MiB", "BPF maps MiB"], rows, right=(1, 2, 3, 4, 5, 6, 7))
-        out += img(rel_dir, pngs.get(("reload", p.key)), "reload time and memory, " + p.title)
-    return out
+        out = md_table(["config", "entries", "startup ms", "reload median ms", "parse / compile / maps ms",
+                        "RSS MiB", "peak RSS MiB", "BPF maps MiB"], rows, right=(1, 2, 3, 4, 5, 6, 7))
+        return out + img(rel_dir, pngs.get(("reload", p.key)), "reload time and memory, " + p.title)
+
+    return per_place("Reload and memory",
+                     "Startup: daemon start to READY=1. Reload: compile and switch, as the daemon "
+                     "reports it (median). Memory after loading the policy.", places, body)
 
 
 def section_analysis(path):
