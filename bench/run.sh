@@ -10,7 +10,7 @@
 #                  the suite runs, not numbers to publish)
 #   --native-only  leave out the VM (docs/performance.md then has one place)
 #   --vm-only      leave out the native run
-# BUILD_DIR=... builds elsewhere (default: build). Takes about an hour.
+# BUILD_DIR=... builds elsewhere (default: build). Takes about 25 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
