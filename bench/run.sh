@@ -39,7 +39,7 @@ bulwarkd=$(realpath "$BUILD_DIR/daemon/bulwarkd")
 if [ "$quick" -eq 1 ]; then
     sizes=1000,100000 reps=3 vm_reps=3
 else
-    sizes=1000,100000,1000000 reps=11 vm_reps=7
+    sizes=1000,100000,1000000 reps=11 vm_reps=15
 fi
 
 results=()
@@ -80,7 +80,7 @@ if [ "$vm" -eq 1 ]; then
         --file "$peers/usr/share/fapolicyd:/usr/share/fapolicyd" \
         --file "$(realpath "$magic"):$magic" \
         -- /usr/libexec/bulwark/bulwark-bench --bulwarkd /usr/sbin/bulwarkd --where vm --mode lsm \
-        --sizes "$sizes" --reps "$vm_reps" --scale 0.1 --reload-reps 2 \
+        --sizes "$sizes" --reps "$vm_reps" --scale 0.2 --reload-reps 2 \
         --peers bpftrace,fapolicyd,auditd --machine-wide-peers \
         --storm-rates 5000,10000,20000,40000,80000,0 --storm-events 200000
     # The results are on the serial console between two marker lines, one
