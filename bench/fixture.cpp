@@ -10,8 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
+
+#include "policy/cgroups.h"
 
 namespace bench {
 namespace {
@@ -35,23 +36,10 @@ void touch(const std::string& p, const std::string& content = {}) {
 }
 
 std::string cgroup2_mount() {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        // ... mount_point ... - fstype source options
-        const auto dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        std::istringstream post(line.substr(dash + 3));
-        std::string fstype;
-        post >> fstype;
-        if (fstype != "cgroup2") continue;
-        std::istringstream pre(line.substr(0, dash));
-        std::string f, mnt;
-        for (int i = 0; i < 5 && pre >> f; ++i)
-            if (i == 4) mnt = f;
-        return mnt;
-    }
-    throw std::runtime_error("no cgroup v2 mount in /proc/self/mountinfo: the scope rules need one");
+    std::string mnt = bulwark::policy::detail::find_cgroup2_mount();
+    if (mnt.empty())
+        throw std::runtime_error("no cgroup v2 mount in /proc/self/mountinfo: the scope rules need one");
+    return mnt;
 }
 
 std::string fmt_idx(const char* prefix, size_t i, int width) {

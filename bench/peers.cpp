@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <stdexcept>
 #include <thread>
@@ -99,12 +98,10 @@ void wait_until(Process& p, const std::string& what, const std::function<bool()>
                              " s: " + p.output());
 }
 
-void write_text(const std::string& path, const std::string& text) {
+// A configuration file, its directory created first.
+void write_text(const std::string& path, const std::string& text, int mode = 0644) {
     fs::create_directories(fs::path(path).parent_path());
-    std::ofstream out(path);
-    out << text;
-    out.close();
-    if (!out) throw std::runtime_error("write " + path);
+    testenv::write_file(path, text, mode);
 }
 
 // ---------------------------------------------------------------- bpftrace
@@ -160,8 +157,8 @@ public:
                        "max_log_file_action = ROTATE\nnum_logs = 2\nspace_left = 16\nspace_left_action = IGNORE\n"
                        "admin_space_left = 8\nadmin_space_left_action = IGNORE\ndisk_full_action = IGNORE\n"
                        "disk_error_action = IGNORE\nlocal_events = yes\nwrite_logs = yes\n"
-                       "log_group = root\npriority_boost = 4\ndispatcher = /bin/true\n");
-        chmod((dir + "/auditd.conf").c_str(), 0640);
+                       "log_group = root\npriority_boost = 4\ndispatcher = /bin/true\n",
+                   0640);
         std::string rules = "-D\n-b 8192\n";
         auto watch = [&](const std::string& p) {
             rules += "-w " + p + " -p rwa -k bulwark-bench\n";

@@ -167,12 +167,8 @@ StormRun run_storm(const std::string& path, int procs, uint64_t per_proc, double
 
 std::string open_outcome(const std::string& path) {
     auto o = testenv::run_child([&](int) {
-        int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return (errno == EPERM || errno == EACCES) ? 10 : 11;
-        char c;
-        (void)!read(fd, &c, 1);
-        close(fd);
-        return 0;
+        const int err = testenv::open_errno(path, O_RDONLY);
+        return err == 0 ? 0 : (err == EPERM || err == EACCES) ? 10 : 11;
     });
     if (o.signaled && o.signal == SIGKILL) return "killed";
     if (o.exited && o.exit_code == 10) return "denied";

@@ -176,13 +176,12 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     }
 
     d->writer_ = std::make_unique<MapWriter>(d->enforcer_->maps());
-    auto t0 = std::chrono::steady_clock::now();
-    auto gen = d->writer_->apply(*outcome.compiled);
+    double ms = 0;
+    auto gen = timed_apply(*d->writer_, *outcome.compiled, ms);
     if (!gen) {
         log::get("maps")->error("{}", gen.error().to_string());
         return kExitRuntime;
     }
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     d->rules_.add(gen->generation, outcome.compiled);
     malloc_trim(0);  // as after a reload
     d->current_ = outcome.compiled;

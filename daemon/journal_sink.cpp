@@ -35,8 +35,8 @@ const char* message_id_for(const Event& ev) {
 }
 
 std::vector<std::string> journal_fields(const Event& ev, const EventContext& ctx, const Enrichment& enr,
-                                        uint64_t repeats, const nlohmann::json* record) {
-    const nlohmann::json rec = record ? *record : audit_record(ev, ctx, &enr);
+                                        uint64_t repeats) {
+    const nlohmann::json rec = audit_record(ev, ctx, &enr);
     std::string message = summary_line(ev, ctx, &enr);
     if (repeats > 0) message += " (" + std::to_string(repeats) + " more times)";
     std::vector<std::string> f;
@@ -68,8 +68,7 @@ void JournalSink::send(const std::vector<std::string>& fields) {
     }
 }
 
-void JournalSink::write(const Event& ev, const EventContext& ctx, const Enrichment& enr,
-                        const nlohmann::json* record) {
+void JournalSink::write(const Event& ev, const EventContext& ctx, const Enrichment& enr) {
     // Bursts whose window ended are summarized by flush(), once per batch;
     // the coalescer keeps their counts until then.
     const auto key = key_of(ev, enr);
@@ -83,7 +82,7 @@ void JournalSink::write(const Event& ev, const EventContext& ctx, const Enrichme
         if (ctx.rule) last.rule = *ctx.rule;
         return;
     }
-    send(journal_fields(ev, ctx, enr, 0, record));
+    send(journal_fields(ev, ctx, enr));
 }
 
 void JournalSink::flush(bool all) {

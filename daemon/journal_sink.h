@@ -29,17 +29,15 @@ inline constexpr const char* kLost = "9bcb42068bd74421937987627bc27d2a";
 const char* message_id_for(const Event& ev);
 
 // The journal fields of one violation, "KEY=value" each (MESSAGE first).
-// `record` is the event's audit record when the caller already built it.
 std::vector<std::string> journal_fields(const Event& ev, const EventContext& ctx, const Enrichment& enr,
-                                        uint64_t repeats = 0, const nlohmann::json* record = nullptr);
+                                        uint64_t repeats = 0);
 
 class JournalSink {
 public:
     explicit JournalSink(std::chrono::milliseconds coalesce_window) : coalescer_(coalesce_window) {}
 
-    // Sends (or counts into a burst) one violation; `record` as for journal_fields.
-    void write(const Event& ev, const EventContext& ctx, const Enrichment& enr,
-               const nlohmann::json* record = nullptr);
+    // Sends (or counts into a burst) one violation.
+    void write(const Event& ev, const EventContext& ctx, const Enrichment& enr);
     // Sends the summaries of bursts whose window has ended (all: every burst).
     void flush(bool all = false);
     // A loss report: `what` says where events were lost, with counts.

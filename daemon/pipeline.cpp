@@ -142,12 +142,12 @@ void EventPipeline::process(Event& ev) {
     ctx.wall_ns = boot_ns_to_wall_ns(ev.raw.ts_boot_ns);
     if (compiled && ev.raw.rule_id < compiled->rules.size()) ctx.rule = &compiled->rules[ev.raw.rule_id];
     const Enrichment enr = enricher_.lookup(ev.raw.pid, ev.raw.ppid, ev.raw.uid);
-    // Serialized straight into the audit log's batch; the JSON object the
-    // journal's fields come from is built only when there is a journal.
+    // Serialized straight into the audit log's batch; the journal builds its
+    // fields only for the entries it sends (bursts are coalesced).
     append_audit_line(audit_.pending_line_start(), ev, ctx, &enr);
     audit_.pending_line_end();
     ++pending_records_;
-    if (journal_) journal_->write(ev, ctx, enr, nullptr);
+    if (journal_) journal_->write(ev, ctx, enr);
 }
 
 void EventPipeline::commit_audit(bool force) {

@@ -40,16 +40,48 @@ std::string canonical(const std::string& path)
     return real ? std::string(real.get()) : std::string();
 }
 
-// lstat (through `lstat_fn`), then stat only for a symlink; the canonical
-// path from `real_dir` (the canonical path of a parent directory).
-template <typename LstatFn, typename RealDir>
-Resolved resolve_with(const std::string& path, LstatFn&& lstat_fn, RealDir&& real_dir)
+}  // namespace
+
+PathResolver::~PathResolver()
+{
+    if (dir_fd_ >= 0)
+        ::close(dir_fd_);
+}
+
+// lstat, from the open parent directory when the previous path had the same
+// one: one component looked up instead of a whole path walk.
+int PathResolver::lstat_in_dir(const std::string& path, struct stat* st)
+{
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == path.size())
+        return ::lstat(path.c_str(), st);
+    const std::string dir = path.substr(0, slash);
+    if (dir != dir_) {
+        if (dir_fd_ >= 0)
+            ::close(dir_fd_);
+        dir_ = dir;
+        dir_fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (dir_fd_ < 0)  // no such directory (or no access): the plain call says which
+        return ::lstat(path.c_str(), st);
+    return ::fstatat(dir_fd_, path.c_str() + slash + 1, st, AT_SYMLINK_NOFOLLOW);
+}
+
+const std::string& PathResolver::real_dir(const std::string& dir)
+{
+    auto it = real_dirs_.find(dir);
+    if (it == real_dirs_.end())
+        it = real_dirs_.emplace(dir, canonical(dir)).first;
+    return it->second;
+}
+
+Resolved PathResolver::resolve(const std::string& path)
 {
     Resolved r;
     r.resolved = path;
 
     struct stat lst {};
-    if (lstat_fn(path, &lst) != 0) {
+    if (lstat_in_dir(path, &lst) != 0) {
         r.err = errno;
         r.status = (r.err == ENOENT || r.err == ENOTDIR) ? Resolved::Status::missing : Resolved::Status::failed;
         return r;
@@ -79,52 +111,15 @@ Resolved resolve_with(const std::string& path, LstatFn&& lstat_fn, RealDir&& rea
     const std::string name = slash == std::string::npos ? std::string() : path.substr(slash + 1);
     std::string real;
     if (!r.symlink && slash != std::string::npos && slash > 0 && !name.empty() && name != "." && name != "..") {
-        const std::string dir = real_dir(path.substr(0, slash));
-        if (!dir.empty()) real = (dir == "/" ? "" : dir) + "/" + name;
+        const std::string& dir = real_dir(path.substr(0, slash));
+        if (!dir.empty())
+            real = (dir == "/" ? "" : dir) + "/" + name;
     } else {
         real = canonical(path);
     }
-    if (!real.empty()) r.resolved = std::move(real);
+    if (!real.empty())
+        r.resolved = std::move(real);
     return r;
-}
-
-}  // namespace
-
-Resolved resolve_path(const std::string& path)
-{
-    return resolve_with(
-        path, [](const std::string& p, struct stat* st) { return ::lstat(p.c_str(), st); },
-        [](const std::string& dir) { return canonical(dir); });
-}
-
-PathResolver::~PathResolver()
-{
-    if (dir_fd_ >= 0)
-        ::close(dir_fd_);
-}
-
-Resolved PathResolver::resolve(const std::string& path)
-{
-    const auto lstat_fn = [this](const std::string& p, struct stat* st) {
-        const auto slash = p.rfind('/');
-        if (slash == std::string::npos || slash == 0 || slash + 1 == p.size())
-            return ::lstat(p.c_str(), st);
-        const std::string dir = p.substr(0, slash);
-        if (dir != dir_) {
-            if (dir_fd_ >= 0)
-                ::close(dir_fd_);
-            dir_ = dir;
-            dir_fd_ = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-        }
-        if (dir_fd_ < 0)  // no such directory (or no access): the plain call says which
-            return ::lstat(p.c_str(), st);
-        return ::fstatat(dir_fd_, p.c_str() + slash + 1, st, AT_SYMLINK_NOFOLLOW);
-    };
-    return resolve_with(path, lstat_fn, [this](const std::string& dir) -> const std::string& {
-        auto it = real_dirs_.find(dir);
-        if (it == real_dirs_.end()) it = real_dirs_.emplace(dir, canonical(dir)).first;
-        return it->second;
-    });
 }
 
 }  // namespace detail

@@ -9,6 +9,8 @@
 
 #include "policy/policy.h"
 
+struct stat;
+
 namespace bulwark::policy::detail {
 
 struct Resolved {
@@ -26,14 +28,11 @@ struct Resolved {
     int err = 0;
 };
 
-// stat() (following symlinks) plus lstat() to tell whether the path itself
-// is a symlink.  Never throws.
-Resolved resolve_path(const std::string& path);
-
-// resolve_path for the many paths of one compile: remembers the canonical
-// path of each parent directory, so a directory of 50,000 rule files costs
-// one realpath(), not 50,000 (each a readlink() per component).  Use one per
-// compile: symlinks may change between compiles.
+// Resolves rule paths to identities: lstat() (stat() only for a symlink,
+// to follow it), plus the canonical path.  Remembers the canonical path of
+// each parent directory, so a directory of 50,000 rule files costs one
+// realpath(), not 50,000 (each a readlink() per component).  Use one per
+// compile: symlinks may change between compiles.  Never throws.
 class PathResolver {
 public:
     PathResolver() = default;
@@ -43,6 +42,9 @@ public:
     Resolved resolve(const std::string& path);
 
 private:
+    int lstat_in_dir(const std::string& path, struct stat* st);
+    const std::string& real_dir(const std::string& dir);
+
     std::unordered_map<std::string, std::string> real_dirs_;  // parent as written -> canonical ("" = failed)
     // The parent directory of the previous path, open (O_PATH): the next
     // path in the same directory is looked up from it, one component

@@ -15,9 +15,9 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
+#include "policy/cgroups.h"
 #include "test_env.h"
 
 namespace fs = std::filesystem;
@@ -40,19 +40,7 @@ std::string control() { return p("control.sock"); }
 
 // The cgroup v2 mount: /sys/fs/cgroup on pure v2 systems, the "unified"
 // hierarchy on hybrid ones.
-std::string cgroup2_root() {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.find(" - cgroup2 ") == std::string::npos) continue;
-        std::istringstream ss(line);
-        std::string f;
-        for (int i = 0; i < 5 && ss >> f; ++i) {
-        }
-        return f;
-    }
-    return "";
-}
+std::string cgroup2_root() { return bulwark::policy::detail::find_cgroup2_mount(); }
 
 void write_settings(const std::string& path, const std::string& mode, const std::string& tag = "") {
     testenv::write_file(path, "policyDir: " + p("policies") + "\nauditLog: " + p("audit" + tag + ".jsonl") +
