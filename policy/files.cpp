@@ -11,6 +11,7 @@
 
 #include "policy/limits.h"
 #include "policy/parser_internal.h"
+#include "policy/unique_fd.h"
 
 namespace bulwark::policy {
 namespace {
@@ -19,22 +20,6 @@ Diagnostic file_error(const std::string& path, const std::string& what, int err)
 {
     return Diagnostic{Severity::error, Location{path, 0, 0}, what + ": " + std::strerror(err)};
 }
-
-class UniqueFd {
-public:
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    ~UniqueFd()
-    {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    UniqueFd(const UniqueFd&) = delete;
-    UniqueFd& operator=(const UniqueFd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 struct DirCloser {
     void operator()(DIR* d) const { ::closedir(d); }
