@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define BW_ABI_VERSION 1
+#define BW_ABI_VERSION 2
 
 #define BW_COMM_LEN 16
 #define BW_PATH_LEN 256
@@ -27,9 +27,13 @@
  * rules (the file itself not counted). */
 #define BW_MAX_DIR_DEPTH 32
 
-/* Two generations of policy maps; the daemon fills the inactive one and then
- * flips bw_state.active_slot in a single map update. */
+/* Two generations of policy maps ("slots").  The daemon fills the slot no
+ * program can reach, flips bw_state to it in one map update, waits for an
+ * RCU grace period (no program still runs on the old slot) and only then
+ * releases or reuses the old slot (docs/architecture.md, "Generations"). */
 #define BW_SLOTS 2
+/* bw_state.magic and bw_gen_config.magic: written by bulwarkd, never 0. */
+#define BW_STATE_MAGIC 0x6277726bu /* "bwrk" */
 
 /* What a file rule does (bw_file_rule.action), strongest last. */
 enum bw_file_action {
@@ -41,6 +45,17 @@ enum bw_file_action {
 
 /* bw_file_rule.flags and bw_gen_config.allowlist_flags */
 #define BW_RULE_AUDIT (1u << 0) /* policy in audit mode: report, allow */
+
+/* Precedence at run time, the one definition: among the file rules that
+ * match a file (its own identity and its ancestors') and hold the task in
+ * their scope, the strongest wins.  An enforcing rule beats an auditing one;
+ * within a mode the stronger action wins (kill > deny all > deny write).
+ * Never 0 for a real rule.  Used by the kernel's match (bpf/walk.bpf.h), the
+ * policy compiler's shadowing analysis and the map image builder. */
+static inline __u32 bw_rule_strength(__u32 action, __u32 flags)
+{
+	return ((flags & BW_RULE_AUDIT) ? 0u : 4u) + action;
+}
 
 /* Event kinds (bw_event.kind). */
 enum bw_event_kind {
@@ -70,6 +85,7 @@ enum bw_verdict {
 	BW_VERDICT_DENIED = 1,
 	BW_VERDICT_KILLED = 2,
 	BW_VERDICT_AUDITED = 3, /* audit mode: would have been denied/killed, allowed */
+	BW_VERDICT_KILL_FAILED = 4, /* the rule said kill, bpf_send_signal failed (LSM: still denied) */
 };
 
 /* bw_event.flags */
@@ -78,6 +94,7 @@ enum bw_verdict {
 #define BW_EVF_WRITE (1u << 2)          /* the open asked for write access */
 #define BW_EVF_NAME_ONLY (1u << 3)      /* path[] holds only the file's own name (hook had no path) */
 #define BW_EVF_DIR_MATCH (1u << 4)      /* matched through a directory rule on an ancestor */
+#define BW_EVF_WALK_TRUNCATED (1u << 5) /* ancestors above BW_MAX_DIR_DEPTH were not checked */
 
 /* Map key of the file maps: a file identity.  dev uses the kernel's
  * encoding (major << 20 | minor), not glibc's st_dev. */
@@ -109,15 +126,21 @@ struct bw_scope_mask {
 #define BW_CFG_EXEC_DIRS (1u << 1) /* bw_exec holds directories: walk ancestors */
 #define BW_CFG_FILES (1u << 2)     /* bw_files is not empty: without it opens skip all matching */
 
-/* Per-generation settings, array map indexed by slot. */
+/* Per-generation settings, array map indexed by slot.  magic is written last
+ * of all (with the rest of the value, in one update), after the slot's inner
+ * maps: a slot whose config has the magic is complete. */
 struct bw_gen_config {
+	__u32 magic;      /* BW_STATE_MAGIC; 0: slot empty or being written */
 	__u32 generation;
 	__u32 n_allowlists;
 	__u32 flags; /* BW_CFG_* */
-	__u32 _pad;
 	__u32 allowlist_scope[BW_MAX_ALLOWLISTS]; /* scope bit of allowlist i */
 	__u32 allowlist_rule[BW_MAX_ALLOWLISTS];  /* rule id reported for allowlist i */
 	__u32 allowlist_flags[BW_MAX_ALLOWLISTS]; /* BW_RULE_* */
+	/* SHA-256 of the generation's rule table (what a record's rule_id
+	 * means): a bulwarkd that adopts this generation and compiles the same
+	 * table attributes the records of this generation too. */
+	__u8 rules_digest[32];
 };
 
 /* Per-generation filter of the identities of directory rules (file rules and
@@ -139,19 +162,32 @@ static inline __u32 bw_dir_filter_bit(__u64 dev, __u64 ino)
 	return (__u32)(((ino ^ (dev << 40)) * 0x9E3779B97F4A7C15ull) >> (64 - BW_DIR_FILTER_SHIFT));
 }
 
-/* Single-entry array: which slot is in force. */
+/* Single-entry array: which slot is in force.  Written by the daemon in
+ * one update; a program copies it once per hook (struct bw_view).  Valid
+ * when magic is BW_STATE_MAGIC, active_slot < BW_SLOTS and the slot's
+ * config is complete with the same generation.  Anything else (zero before
+ * the first write, or garbage) makes the program fall back to the newest
+ * complete slot ("last good") and count bad_state; never "allow all" in
+ * silence. */
 struct bw_state {
+	__u32 magic;       /* BW_STATE_MAGIC */
 	__u32 active_slot;
-	__u32 _pad;
+	__u32 generation;  /* generation of the active slot */
+	__u32 abi;         /* BW_ABI_VERSION of the daemon that wrote it */
 };
 
-/* Per-CPU counters (array map, one entry), summed by the daemon. */
+/* Per-CPU counters (array map, one entry), summed by the daemon.  Each
+ * names something the kernel side could not do as the policy says; the
+ * daemon reports every increase (status, journal, a `lost` audit record). */
 struct bw_counters {
 	__u64 events_emitted;  /* records submitted to the ring buffer */
 	__u64 events_lost;     /* records that did not fit in the ring buffer */
 	__u64 verdicts;        /* violations acted upon (denied, killed, audited) */
 	__u64 dir_walk_truncated; /* ancestor walks stopped at BW_MAX_DIR_DEPTH */
-	__u64 _reserved[4];
+	__u64 kill_failed;     /* bpf_send_signal(SIGKILL) returned an error */
+	__u64 bad_state;       /* bw_state invalid: fell back to the newest complete slot */
+	__u64 no_policy;       /* no complete slot at all: nothing could be matched */
+	__u64 _reserved;
 };
 
 /* Ring-buffer record.  `size` and `abi` let the daemon refuse anything it
@@ -185,16 +221,18 @@ struct bw_event {
 #ifdef __cplusplus
 static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
-static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
+static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
 static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
+static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
 #else
 _Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 _Static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
-_Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS, "bw_gen_config layout");
+_Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
 _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
+_Static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 _Static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
 #endif
 

@@ -6,7 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/commands.h"
-#include "daemon/control.h"
+#include "daemon/control_wire.h"
+#include "daemon/status_model.h"
 
 namespace bulwark::ctl {
 namespace {
@@ -36,53 +37,6 @@ std::optional<nlohmann::json> ask(const DaemonArgs& a, const std::string& cmd, i
     return *r;
 }
 
-std::string counts_text(const nlohmann::json& rules) {
-    std::string s;
-    for (const char* k : {"protectedFiles", "killOnOpen", "execAllowlist"}) {
-        const int n = rules.value(k, 0);
-        if (n == 0) continue;
-        if (!s.empty()) s += ", ";
-        s += std::to_string(n) + " " + k;
-    }
-    return s.empty() ? "no rules" : s;
-}
-
-void print_status(const nlohmann::json& j) {
-    std::cout << "bulwarkd: running (pid " << j["pid"] << ", version " << j["version"].get<std::string>()
-              << ", since " << j["started_at"].get<std::string>() << ")\n";
-    std::cout << "mode: " << j["mode"].get<std::string>() << "\n";
-    std::cout << "policy: generation " << j["generation"] << ", loaded " << j["loaded_at"].get<std::string>()
-              << " from " << j["policy_dir"].get<std::string>() << "\n";
-    const auto& m = j["map_entries"];
-    std::cout << "rules: " << counts_text(j["rules"]) << " (map entries: " << m["files"] << " files, " << m["exec"]
-              << " exec, " << m["scope_cgroups"] << " scope cgroups)\n";
-    std::cout << "policies:\n";
-    for (const auto& p : j["policies"]) {
-        std::string scope = "whole host";
-        if (p["scope"].is_object()) {
-            scope = "cgroups";
-            for (const auto& c : p["scope"]["cgroups"]) scope += " " + c.get<std::string>();
-            if (p["scope"]["cgroups"].empty()) scope = "scope matches no cgroup now";
-        }
-        std::cout << "  " << p["name"].get<std::string>() << " (" << p["mode"].get<std::string>() << ", " << scope
-                  << "): " << counts_text(p["rules"]) << "\n";
-    }
-    const auto& e = j["events"];
-    std::cout << "events: " << e["delivered"] << " delivered, " << e["verdicts"] << " verdicts; lost: "
-              << e["lost_kernel"] << " in the ring buffer, " << e["lost_queue"] << " in the queue; "
-              << e["malformed"] << " malformed\n";
-    if (j["last_reload"].is_null()) {
-        std::cout << "last reload: none since start\n";
-    } else {
-        const auto& r = j["last_reload"];
-        std::cout << "last reload: " << (r["ok"].get<bool>() ? "ok" : "REFUSED") << " at "
-                  << r["time"].get<std::string>() << " (" << r["duration_ms"].get<double>() << " ms), generation "
-                  << r["generation"] << " in force\n";
-        for (const auto& err : r["errors"]) std::cout << "  " << err.get<std::string>() << "\n";
-    }
-    std::cout << "audit log: " << j["audit_log"].get<std::string>() << "\n";
-}
-
 }  // namespace
 
 Command add_status_command(CLI::App& app) {
@@ -93,10 +47,15 @@ Command add_status_command(CLI::App& app) {
     return {sub, [args] {
                 auto j = ask(*args, "status", 5000);
                 if (!j) return exit_not_running;
+                auto st = status_from_json(*j);
+                if (!st) {
+                    std::cerr << "bulwarkctl: " << st.error().to_string() << "\n";
+                    return exit_not_running;
+                }
                 if (args->json)
-                    std::cout << j->dump(2) << "\n";
+                    std::cout << to_json(*st).dump(2) << "\n";
                 else
-                    print_status(*j);
+                    std::cout << render_status_text(*st);
                 return exit_ok;
             }};
 }

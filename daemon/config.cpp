@@ -105,6 +105,11 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
                 r.config.control_socket = v.as<std::string>();
             else
                 error(r, filename, v, "controlSocket must be an absolute path");
+        } else if (key == "pinDir") {
+            if (scalar(r, filename, key, v) && v.as<std::string>().size() > 1 && v.as<std::string>()[0] == '/')
+                r.config.pin_dir = v.as<std::string>();
+            else
+                error(r, filename, v, "pinDir must be an absolute path in a bpf filesystem (default /sys/fs/bpf/bulwark)");
         } else if (key == "journalCoalesceMs") {
             uint32_t ms = 0;
             if (scalar(r, filename, key, v) && YAML::convert<uint32_t>::decode(v, ms) && ms <= 60000)
@@ -114,7 +119,7 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
         } else {
             error(r, filename, kv.first,
                   "unknown key \"" + key + "\"; expected one of: policyDir, auditLog, journal, mode, ringBufferKiB, "
-                  "auditFlush, journalCoalesceMs, controlSocket, tracepointProtectedFiles");
+                  "auditFlush, journalCoalesceMs, controlSocket, pinDir, tracepointProtectedFiles");
         }
     }
     return r;

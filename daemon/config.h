@@ -21,6 +21,9 @@ struct DaemonConfig {
     FlushPolicy audit_flush = FlushPolicy::batch;
     uint32_t journal_coalesce_ms = 1000;  // 0: no coalescing
     std::string control_socket = "/run/bulwark/control.sock";
+    // Where programs, links and maps are pinned so that enforcement outlives
+    // bulwarkd (daemon/pins.h); its parent must be a bpf filesystem.
+    std::string pin_dir = "/sys/fs/bpf/bulwark";
     // Tracepoint mode can't refuse an open: kill the opener of a protected
     // file (default) or only report it.
     bool tracepoint_protect_audit_only = false;

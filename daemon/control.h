@@ -11,11 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/control_wire.h"
 #include "daemon/error.h"
 
 namespace bulwark {
-
-inline constexpr const char* kDefaultControlSocket = "/run/bulwark/control.sock";
 
 class ControlServer {
 public:
@@ -35,7 +34,5 @@ private:
     int fd_;
 };
 
-// Client side: sends one request, returns the answer.
-Result<nlohmann::json> control_request(const std::string& path, const nlohmann::json& request, int timeout_ms);
 
 }  // namespace bulwark

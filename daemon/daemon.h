@@ -1,6 +1,17 @@
-// daemon.h — the service: start-up (config, policy, BPF programs, maps),
-// the main loop (signals, control socket, reloads) and shutdown.
+// daemon.h — the service.  Each step of its life is in its own file:
+//
+//   startup.cpp  settings, the instance lock, the first compile, the sinks,
+//                adopting what a previous bulwarkd pinned, the choice of
+//                enforcement mode (the one place), generation 1 written before
+//                any program attaches, pinning, the event pipeline
+//   reload.cpp   the reload transaction (compile, register, write, switch)
+//                and its timings
+//   status.cpp   `bulwarkctl status` (the JSON answer)
+//   daemon.cpp   the main loop (signals, control socket) and how bulwarkd
+//                leaves (enforcement pinned, or detached)
 #pragma once
+
+#include <signal.h>
 
 #include <cstdint>
 #include <memory>
@@ -18,8 +29,10 @@
 #include "daemon/journal_sink.h"
 #include "daemon/loader.h"
 #include "daemon/map_writer.h"
+#include "daemon/pins.h"
 #include "daemon/pipeline.h"
 #include "policy/policy.h"
+#include "policy/unique_fd.h"
 
 namespace bulwark {
 
@@ -29,6 +42,7 @@ inline constexpr int kExitBadConfig = 1;    // settings or policy invalid
 inline constexpr int kExitUsage = 2;        // command line
 inline constexpr int kExitRuntime = 3;      // audit log, maps, event loop
 inline constexpr int kExitUnsupported = 4;  // the requested enforcement mode is not available here
+inline constexpr int kExitRunning = 5;      // another bulwarkd is running
 
 struct DaemonOptions {
     std::string config_path = "/etc/bulwark/bulwark.yaml";
@@ -46,6 +60,8 @@ struct CompileOutcome {
     double compile_ms = 0;  // resolving paths to identities, precedence
 };
 CompileOutcome compile_policy_dir(const std::string& dir);
+// Every diagnostic to the log (subsystem "policy"), errors as errors.
+void log_diagnostics(const std::vector<policy::Diagnostic>& diags);
 
 struct ReloadResult {
     bool ok = false;
@@ -55,6 +71,12 @@ struct ReloadResult {
     uint32_t generation = 0;            // in force afterwards
     std::vector<std::string> errors;    // file:line:col: error: ...
     std::vector<std::string> warnings;
+};
+
+// What bulwarkd leaves behind when it exits.
+enum class ExitEnforcement {
+    pinned,    // the last generation stays in force (restart, upgrade, crash)
+    detached,  // nothing stays (systemctl stop, package removal, a foreground stop)
 };
 
 class Daemon {
@@ -67,16 +89,27 @@ public:
 
     // Runs until SIGTERM/SIGINT; returns the exit code.
     int run();
+    // Stops the pipeline and leaves enforcement pinned or detaches it (as
+    // decided when the stop signal came); says which in the journal.
+    void shut_down();
 
 private:
     Daemon() = default;
     // Compiles the policy directory and, if valid, switches the kernel to it.
     ReloadResult reload();
+    // Registers `compiled` as the next generation, writes it and switches.
+    Result<GenerationInfo> install(const std::shared_ptr<const policy::CompiledPolicy>& compiled, double& ms);
     nlohmann::json status() const;
     nlohmann::json handle(const nlohmann::json& request);
     void notify_status() const;
+    ExitEnforcement decide_exit() const;
 
     DaemonConfig config_;
+    UniqueFd instance_lock_;
+    std::optional<PinDir> pins_;
+    std::string pins_unavailable_;  // why enforcement does not outlive bulwarkd here
+    bool adopted_ = false;          // took over a previous bulwarkd's pins
+    uint32_t adopted_generation_ = 0;
     // Members are destroyed in reverse order: the pipeline stops (draining
     // the kernel's last events) before the sinks and programs go.
     std::unique_ptr<AuditSink> audit_;
@@ -87,6 +120,8 @@ private:
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<ControlServer> control_;
     EnforcementMode mode_ = EnforcementMode::lsm;
+    Variant variant_ = Variant::lsm;
+    std::optional<ExitEnforcement> exit_enforcement_;
 
     std::shared_ptr<const policy::CompiledPolicy> current_;
     GenerationInfo current_info_;
@@ -95,5 +130,10 @@ private:
     size_t current_policies_ = 0;
     std::optional<ReloadResult> last_reload_;
 };
+
+// Wall-clock now, in ns.
+int64_t wall_now_ns();
+// The signals bulwarkd takes from a signalfd (blocked in every thread).
+sigset_t handled_signals();
 
 }  // namespace bulwark

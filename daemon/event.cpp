@@ -42,7 +42,8 @@ Result<Event> decode_event(const void* data, size_t size) {
         return Error{"event record of unknown kind " + std::to_string(r.kind), EBADMSG};
     if (r.kind == BW_EV_FILE_CHANGE && (r.op == BW_OP_NONE || r.op > BW_OP_MAX))
         return Error{"change event with unknown operation " + std::to_string(r.op), EBADMSG};
-    if (r.verdict != BW_VERDICT_DENIED && r.verdict != BW_VERDICT_KILLED && r.verdict != BW_VERDICT_AUDITED)
+    if (r.verdict != BW_VERDICT_DENIED && r.verdict != BW_VERDICT_KILLED && r.verdict != BW_VERDICT_AUDITED &&
+        r.verdict != BW_VERDICT_KILL_FAILED)
         return Error{"event record with unknown verdict " + std::to_string(r.verdict), EBADMSG};
     if (r.kind != BW_EV_EXEC && (r.action < BW_ACT_DENY_WRITE || r.action > BW_ACT_KILL))
         return Error{"file event with unknown action " + std::to_string(r.action), EBADMSG};
@@ -90,6 +91,7 @@ const char* verdict_name(const Event& ev) {
     switch (ev.raw.verdict) {
         case BW_VERDICT_DENIED: return "denied";
         case BW_VERDICT_KILLED: return "killed";
+        case BW_VERDICT_KILL_FAILED: return "kill-failed";
         default: return "allowed-by-audit";
     }
 }
@@ -158,6 +160,7 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
         j["write"] = (r.flags & BW_EVF_WRITE) != 0;
     }
     if (r.flags & BW_EVF_PATH_TRUNCATED) j["path_truncated"] = true;
+    if (r.flags & BW_EVF_WALK_TRUNCATED) j["walk_truncated"] = true;
     if (enr) {
         auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
         j["exe"] = opt(enr->exe);
@@ -273,6 +276,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     }
     w.num("v", kAuditSchemaVersion);
     w.boolean("via_directory", (r.flags & BW_EVF_DIR_MATCH) != 0);
+    if (r.flags & BW_EVF_WALK_TRUNCATED) w.boolean("walk_truncated", true);
     if (r.kind == BW_EV_FILE_OPEN) w.boolean("write", (r.flags & BW_EVF_WRITE) != 0);
     w.end();
 }

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,9 @@ struct Event {
     bw_event raw{};
     std::string comm;
     std::string path;  // from the kernel (bpf_d_path); empty if it had none
+    // The rule table of raw.generation, taken when the record was read
+    // (RuleBook); null when the daemon did not know that generation.
+    std::shared_ptr<const policy::CompiledPolicy> rules;
 };
 
 Result<Event> decode_event(const void* data, size_t size);

@@ -18,6 +18,7 @@ CoalesceKey key_of(const Event& ev, const Enrichment& enr) {
 int priority_of(const Event& ev) {
     switch (ev.raw.verdict) {
         case BW_VERDICT_KILLED: return 3;
+        case BW_VERDICT_KILL_FAILED: return 2;
         case BW_VERDICT_DENIED: return 4;
         default: return 5;
     }
@@ -27,6 +28,7 @@ int priority_of(const Event& ev) {
 
 const char* message_id_for(const Event& ev) {
     if (ev.raw.verdict == BW_VERDICT_AUDITED) return message_id::kAudited;
+    if (ev.raw.verdict == BW_VERDICT_KILL_FAILED) return message_id::kKillFailed;
     switch (ev.raw.kind) {
         case BW_EV_EXEC: return message_id::kExecDenied;
         case BW_EV_FILE_CHANGE: return message_id::kChangeDenied;
@@ -104,8 +106,13 @@ void JournalSink::flush(bool all) {
 }
 
 void JournalSink::lost(const std::string& message, const std::vector<std::string>& fields) {
-    std::vector<std::string> f{"MESSAGE=" + message, std::string("MESSAGE_ID=") + message_id::kLost, "PRIORITY=4",
-                               "SYSLOG_IDENTIFIER=bulwarkd"};
+    notice(message_id::kLost, 4, message, fields);
+}
+
+void JournalSink::notice(const char* message_id, int priority, const std::string& message,
+                         const std::vector<std::string>& fields) {
+    std::vector<std::string> f{"MESSAGE=" + message, std::string("MESSAGE_ID=") + message_id,
+                               "PRIORITY=" + std::to_string(priority), "SYSLOG_IDENTIFIER=bulwarkd"};
     f.insert(f.end(), fields.begin(), fields.end());
     send(f);
 }

@@ -24,6 +24,13 @@ inline constexpr const char* kExecDenied = "0ebd8c7cf14d4f3fa8a1ec47e2ae0241";
 inline constexpr const char* kChangeDenied = "ad7056bef25e42da81b128581c313bb5";
 inline constexpr const char* kAudited = "6ce56fde6d3440c597a3b5247e34f534";
 inline constexpr const char* kLost = "9bcb42068bd74421937987627bc27d2a";
+// A rule said kill and the kernel could not send the signal.
+inline constexpr const char* kKillFailed = "c6b12ff2482842e5a05ca84570ba3a6c";
+// Enforcement the kernel could not carry out (counted, no record of its own):
+// recursion misses, truncated walks, an invalid bw_state.
+inline constexpr const char* kEnforcementGap = "77b008978b04455c8d149927782b39a7";
+// bulwarkd left enforcement in force (pinned) / detached it at exit.
+inline constexpr const char* kPersistence = "f31da9d233514aebb3251edd11130dfe";
 }  // namespace message_id
 
 const char* message_id_for(const Event& ev);
@@ -42,6 +49,9 @@ public:
     void flush(bool all = false);
     // A loss report: `what` says where events were lost, with counts.
     void lost(const std::string& message, const std::vector<std::string>& fields);
+    // Any other bulwark entry with its own MESSAGE_ID and fields.
+    void notice(const char* message_id, int priority, const std::string& message,
+                const std::vector<std::string>& fields);
 
     uint64_t sent() const { return sent_; }
     uint64_t coalesced() const { return coalesced_; }

@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -37,29 +39,74 @@ std::string lsm_hint(int err) {
     return "";
 }
 
+// Why the pinned maps in `reuse` cannot serve `obj` ("" when they can):
+// every bw_* map of the object must be there with the same type, key and
+// value sizes and (except the ring buffer, whose size follows the pinned
+// one) the same number of entries.
+std::string reuse_mismatch(bpf_object* obj, const std::map<std::string, int>& reuse) {
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, obj) {
+        const std::string name = bpf_map__name(m);
+        if (name.rfind("bw_", 0) != 0) continue;  // .rodata and friends: always the object's own
+        auto it = reuse.find(name);
+        if (it == reuse.end()) return "no pinned map " + name;
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(it->second, &info, &len) != 0)
+            return "pinned map " + name + ": " + std::strerror(errno);
+        if (info.type != static_cast<uint32_t>(bpf_map__type(m)) || info.key_size != bpf_map__key_size(m) ||
+            info.value_size != bpf_map__value_size(m) ||
+            (bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF && info.max_entries != bpf_map__max_entries(m)))
+            return "pinned map " + name + " has another layout";
+    }
+    return "";
+}
+
 // Everything both modes share: the skeleton, its links, its maps.
 template <typename Skel, void (*Destroy)(Skel*)>
 class SkeletonEnforcer : public Enforcer {
 public:
-    SkeletonEnforcer(Skel* skel, EnforcementMode mode) : skel_(skel), mode_(mode) {}
+    SkeletonEnforcer(Skel* skel, EnforcementMode mode, std::function<std::string(int)> hint)
+        : skel_(skel), mode_(mode), hint_(std::move(hint)) {}
     ~SkeletonEnforcer() override {
-        for (bpf_link* l : links_) bpf_link__destroy(l);
+        for (bpf_link* l : links_) {
+            if (keep_) bpf_link__disconnect(l);  // stays attached through its pin
+            bpf_link__destroy(l);
+        }
         Destroy(skel_);
     }
     EnforcementMode mode() const override { return mode_; }
     PolicyMapFds maps() const override {
         return PolicyMapFds{
-            bpf_map__fd(skel_->maps.bw_files),  bpf_map__fd(skel_->maps.bw_exec),
-            bpf_map__fd(skel_->maps.bw_scopes), bpf_map__fd(skel_->maps.bw_config),
+            bpf_map__fd(skel_->maps.bw_files),      bpf_map__fd(skel_->maps.bw_exec),
+            bpf_map__fd(skel_->maps.bw_scopes),     bpf_map__fd(skel_->maps.bw_config),
             bpf_map__fd(skel_->maps.bw_dir_filter), bpf_map__fd(skel_->maps.bw_state),
-            bpf_map__fd(skel_->maps.bw_counters),
+            bpf_map__fd(skel_->maps.bw_counters),   bpf_map__fd(skel_->maps.bw_fence),
         };
     }
     int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }
+    bool reused_maps() const override { return reused_; }
+    const std::string& reuse_refused() const override { return reuse_refused_; }
     const std::vector<std::string>& attached() const override { return names_; }
 
-    // Attaches every program of the object (as its section says).
-    Status attach_all(const std::function<std::string(int)>& hint) {
+    // Before load: the pinned maps, if every one of them fits.
+    void reuse(const std::map<std::string, int>& maps) {
+        if (maps.empty()) return;
+        reuse_refused_ = reuse_mismatch(skel_->obj, maps);
+        if (!reuse_refused_.empty()) return;
+        bpf_map* m = nullptr;
+        bpf_object__for_each_map(m, skel_->obj) {
+            auto it = maps.find(bpf_map__name(m));
+            if (it == maps.end()) continue;
+            if (int err = bpf_map__reuse_fd(m, it->second); err) {
+                reuse_refused_ = std::string("reuse pinned map ") + bpf_map__name(m) + ": " + std::strerror(-err);
+                return;  // the object is not loaded yet: the caller starts over without reuse
+            }
+        }
+        reused_ = true;
+    }
+
+    Status attach() override {
         bpf_program* prog = nullptr;
         bpf_object__for_each_program(prog, skel_->obj) {
             if (!bpf_program__autoload(prog)) continue;  // a variant this kernel does not use
@@ -67,22 +114,52 @@ public:
             if (!link) {
                 const int err = errno;
                 std::string what = std::string("attach ") + bpf_program__section_name(prog);
-                if (auto h = hint(err); !h.empty()) what += " — " + h;
+                if (auto h = hint_(err); !h.empty()) what += " — " + h;
                 return Error{what, err};
             }
             links_.push_back(link);
+            link_progs_.push_back(bpf_program__name(prog));
             names_.push_back(bpf_program__section_name(prog));
         }
         return std::nullopt;
     }
+
+    std::vector<NamedFd> programs() const override {
+        std::vector<NamedFd> out;
+        bpf_program* prog = nullptr;
+        bpf_object__for_each_program(prog, skel_->obj) {
+            if (bpf_program__autoload(prog)) out.push_back({bpf_program__name(prog), bpf_program__fd(prog)});
+        }
+        return out;
+    }
+    std::vector<NamedFd> pinnable_maps() const override {
+        std::vector<NamedFd> out;
+        bpf_map* m = nullptr;
+        bpf_object__for_each_map(m, skel_->obj) {
+            const std::string name = bpf_map__name(m);
+            if (name.rfind("bw_", 0) == 0) out.push_back({name, bpf_map__fd(m)});
+        }
+        return out;
+    }
+    std::vector<NamedFd> links() const override {
+        std::vector<NamedFd> out;
+        for (size_t i = 0; i < links_.size(); ++i) out.push_back({link_progs_[i], bpf_link__fd(links_[i])});
+        return out;
+    }
+    void keep_links() override { keep_ = true; }
 
     Skel* skel() { return skel_; }
 
 private:
     Skel* skel_;
     EnforcementMode mode_;
+    std::function<std::string(int)> hint_;
     std::vector<bpf_link*> links_;
+    std::vector<std::string> link_progs_;
     std::vector<std::string> names_;
+    bool reused_ = false;
+    bool keep_ = false;
+    std::string reuse_refused_;
 };
 
 using LsmEnforcerBase = SkeletonEnforcer<bulwark_lsm, bulwark_lsm__destroy>;
@@ -96,7 +173,8 @@ using TpEnforcerBase = SkeletonEnforcer<bulwark_tracepoint, bulwark_tracepoint__
 class TracepointEnforcer final : public TpEnforcerBase {
 public:
     TracepointEnforcer(bulwark_tracepoint* skel, bool protect_audit_only)
-        : TpEnforcerBase(skel, EnforcementMode::tracepoint), protect_audit_only_(protect_audit_only) {}
+        : TpEnforcerBase(skel, EnforcementMode::tracepoint, [](int) { return std::string(); }),
+          protect_audit_only_(protect_audit_only) {}
     std::vector<Limitation> limitations() const override {
         return {
             {"protectedFiles",
@@ -138,8 +216,9 @@ std::string active_lsm_list() {
     return ss.str();
 }
 
+namespace {
+
 Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts) {
-    libbpf_set_print(libbpf_print);
     const std::string lsms = active_lsm_list();
     if (!lsms.empty() && ("," + lsms + ",").find(",bpf,") == std::string::npos) {
         return Error{"BPF LSM is not enabled: the kernel's active LSMs are \"" + lsms +
@@ -148,19 +227,17 @@ Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts) {
     }
     bulwark_lsm* skel = bulwark_lsm__open();
     if (!skel) return errno_error("open BPF object lsm");
-    auto e = std::make_unique<LsmEnforcer>(skel, EnforcementMode::lsm);
+    auto e = std::make_unique<LsmEnforcer>(skel, EnforcementMode::lsm, lsm_hint);
     if (int err = bpf_map__set_max_entries(skel->maps.bw_events, opts.ring_buffer_bytes); err)
         return Error{"size ring buffer bw_events", -err};
+    e->reuse(opts.reuse_maps);
     if (int err = bulwark_lsm__load(skel); err) {
         std::string what = "load BPF LSM programs";
         if (auto hint = lsm_hint(-err); !hint.empty()) what += " — " + hint;
         return Error{what, -err};
     }
-    if (auto err = e->attach_all(lsm_hint)) return *err;
     return std::unique_ptr<Enforcer>(std::move(e));
 }
-
-namespace {
 
 // How tracepoint mode sees the exit of an open (bpf/tracepoint/tracepoint.bpf.c).
 enum class OpenExitHook {
@@ -179,7 +256,7 @@ bool have_syscall_events() {
     return false;
 }
 
-Result<std::unique_ptr<Enforcer>> load_tracepoint_with(const LoadOptions& opts, OpenExitHook hook) {
+Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts, OpenExitHook hook) {
     bulwark_tracepoint* skel = bulwark_tracepoint__open();
     if (!skel) return errno_error("open BPF object tracepoint");
     auto e = std::make_unique<TracepointEnforcer>(skel, opts.tracepoint_protect_audit_only);
@@ -192,27 +269,45 @@ Result<std::unique_ptr<Enforcer>> load_tracepoint_with(const LoadOptions& opts, 
         bpf_program__set_autoload(p, events);
     bpf_program__set_autoload(skel->progs.bw_tp_sys_exit, hook == OpenExitHook::raw_direct);
     bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_compat, hook == OpenExitHook::raw_compat);
+    e->reuse(opts.reuse_maps);
     if (int err = bulwark_tracepoint__load(skel); err) return Error{"load BPF tracepoint programs", -err};
-    if (auto err = e->attach_all([](int) { return std::string(); })) return *err;
     return std::unique_ptr<Enforcer>(std::move(e));
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts) {
-    libbpf_set_print(libbpf_print);
-    // Cheapest first: the per-syscall events (the kernel runs the program
-    // for the open syscalls only) where tracefs is mounted and the kernel
-    // can cast a file pointer back to its type (6.2+); else the raw
-    // sys_exit tracepoint, which runs for every syscall.
-    const bool direct = kernel_has_kfunc("bpf_rdonly_cast");
-    if (direct && have_syscall_events()) {
-        auto e = load_tracepoint_with(opts, OpenExitHook::syscall_events);
-        if (e) return e;
-        log::get("loader")->warn("syscall trace events unusable ({}); using the raw sys_exit tracepoint",
-                                 e.error().to_string());
+const char* to_string(Variant v) {
+    switch (v) {
+        case Variant::lsm: return "lsm";
+        case Variant::tp_syscall_events: return "tracepoint (syscall trace events)";
+        case Variant::tp_raw: return "tracepoint (raw sys_exit)";
     }
-    return load_tracepoint_with(opts, direct ? OpenExitHook::raw_direct : OpenExitHook::raw_compat);
+    return "?";
+}
+
+EnforcementMode mode_of(Variant v) { return v == Variant::lsm ? EnforcementMode::lsm : EnforcementMode::tracepoint; }
+
+std::string variant_unavailable(Variant v) {
+    // Cheapest first within tracepoint mode: the per-syscall events (the
+    // kernel runs the program for the open syscalls only) need tracefs and a
+    // kernel that can cast a file pointer back to its type (6.2+).
+    if (v == Variant::tp_syscall_events) {
+        if (!kernel_has_kfunc("bpf_rdonly_cast")) return "the kernel has no bpf_rdonly_cast (before 6.2)";
+        if (!have_syscall_events()) return "tracefs is not mounted";
+    }
+    return "";
+}
+
+Result<std::unique_ptr<Enforcer>> load(Variant v, const LoadOptions& opts) {
+    libbpf_set_print(libbpf_print);
+    switch (v) {
+        case Variant::lsm: return load_lsm(opts);
+        case Variant::tp_syscall_events: return load_tracepoint(opts, OpenExitHook::syscall_events);
+        case Variant::tp_raw:
+            return load_tracepoint(opts, kernel_has_kfunc("bpf_rdonly_cast") ? OpenExitHook::raw_direct
+                                                                             : OpenExitHook::raw_compat);
+    }
+    return Error{"unknown variant", EINVAL};
 }
 
 }  // namespace bulwark

@@ -1,9 +1,14 @@
-// loader.h — loads and attaches the BPF programs of one enforcement mode.
-// The feature probe is the real load and attach: if it fails, that mode is
-// not available on this kernel, and the error says which step failed and why.
+// loader.h — opens and loads the BPF object of one enforcement mode (reusing
+// the maps a previous bulwarkd pinned when they are compatible) and attaches
+// its programs.  Loading and attaching are two steps: bulwarkd writes the
+// first generation into the maps before any program it attached can run
+// (daemon/startup.cpp).  The feature probe is the real load and attach: if
+// either fails, that mode is not available here, and the error says which
+// step failed and why.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,12 +30,16 @@ struct PolicyMapFds {
     int dir_filter = -1;
     int state = -1;
     int counters = -1;
+    int fence = -1;
 };
 
 struct LoadOptions {
     uint32_t ring_buffer_bytes = 1u << 20;
     // tracepoint mode: protected files are only reported, not killed.
     bool tracepoint_protect_audit_only = false;
+    // A previous bulwarkd's pinned maps, by map name (daemon/pins.h).  Used
+    // when every one of them matches this object's definition; else none is.
+    std::map<std::string, int> reuse_maps;
 };
 
 // What one rule kind gets in a mode, for status and logs.
@@ -39,21 +48,50 @@ struct Limitation {
     std::string text;
 };
 
-// Loaded, attached programs.  Destroying it detaches every link and frees the
-// maps; nothing is pinned.
+// A named kernel object of the loaded set (program, map or link) and its fd.
+struct NamedFd {
+    std::string name;
+    int fd = -1;
+};
+
+// A loaded BPF object.  Destroying it detaches every link it attached
+// unless keep_links() was called (they are pinned and outlive bulwarkd).
 class Enforcer {
 public:
     virtual ~Enforcer() = default;
     virtual EnforcementMode mode() const = 0;
     virtual PolicyMapFds maps() const = 0;
     virtual int events_fd() const = 0;
+    // The maps were a previous bulwarkd's (LoadOptions::reuse_maps).
+    virtual bool reused_maps() const = 0;
+    // Why they were not, when reuse was asked for ("" otherwise).
+    virtual const std::string& reuse_refused() const = 0;
+    // Attaches every program (as its section says).
+    virtual Status attach() = 0;
     virtual const std::vector<std::string>& attached() const = 0;  // "lsm/file_open", ...
+    virtual std::vector<NamedFd> programs() const = 0;             // loaded programs
+    virtual std::vector<NamedFd> pinnable_maps() const = 0;        // bw_* maps
+    virtual std::vector<NamedFd> links() const = 0;                // by program name, after attach()
+    // The links stay attached when this object goes (they are pinned).
+    virtual void keep_links() = 0;
     // What this mode cannot do, per rule kind (empty for LSM mode).
     virtual std::vector<Limitation> limitations() const = 0;
 };
 
-Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts);
-Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts);
+// The ways bulwarkd can enforce; daemon/startup.cpp tries them in this
+// order (as far as the `mode` setting allows) and keeps the first that loads
+// and attaches.
+enum class Variant {
+    lsm,                // BPF LSM: refuses
+    tp_syscall_events,  // tracepoint mode on syscalls:sys_exit_<open syscall>
+    tp_raw,             // tracepoint mode on the raw sys_exit tracepoint
+};
+const char* to_string(Variant v);
+EnforcementMode mode_of(Variant v);
+// Why `v` cannot even be tried here ("" if it can).
+std::string variant_unavailable(Variant v);
+// Opens and loads (does not attach) the object of `v`.
+Result<std::unique_ptr<Enforcer>> load(Variant v, const LoadOptions& opts);
 
 // The kernel's active LSM list (/sys/kernel/security/lsm), or "" if unreadable.
 std::string active_lsm_list();

@@ -1,4 +1,5 @@
-// bulwarkd — the bulwark daemon.  All the work is in daemon/daemon.cpp.
+// bulwarkd — the bulwark daemon.  A thin main: the work is in daemon/
+// (daemon.h says which file does what).
 #include <cstdlib>
 #include <variant>
 
@@ -28,7 +29,6 @@ int main(int argc, char** argv) {
     if (auto* rc = std::get_if<int>(&started)) return *rc;
     auto& daemon = std::get<std::unique_ptr<bulwark::Daemon>>(started);
     const int rc = daemon->run();
-    daemon.reset();  // detach everything before saying so
-    bulwark::log::get("daemon")->info("stopped; BPF programs detached");
+    daemon->shut_down();
     return rc;
 }

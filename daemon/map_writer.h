@@ -1,13 +1,25 @@
-// map_writer.h — turns a compiled policy into a new generation of BPF maps
-// and switches the kernel to it in one map update.
+// map_writer.h — writes a MapImage (daemon/map_image.h) into the kernel's
+// maps as a new generation and switches to it, so that no program ever sees
+// a half-made generation or a slot being reused:
+//
+//   1. fill the slot no program can reach (bw_state points to the other one,
+//      and a grace period has passed since it did): inner maps, filter, and
+//      the slot's config last (its magic marks the slot complete)
+//   2. switch: one update of bw_state
+//   3. fence: wait for an RCU grace period (an update of bw_fence), after
+//      which no program still runs on the old slot
+//   4. release the old slot: its config is cleared and its inner maps are
+//      taken out of the outer maps, so the kernel frees them at once
 #pragma once
 
 #include <cstdint>
-#include <memory>
+#include <optional>
+#include <string>
 
 #include "daemon/error.h"
 #include "daemon/loader.h"
-#include "policy/policy.h"
+#include "daemon/map_image.h"
+#include "policy/unique_fd.h"
 
 namespace bulwark {
 
@@ -17,23 +29,38 @@ struct GenerationInfo {
     size_t file_entries = 0;
     size_t exec_entries = 0;
     size_t scope_entries = 0;
+    // Set when the switch happened but a later step (fence, release of the
+    // old slot) failed: the new generation is in force, the old slot's maps
+    // may stay allocated until the next write.
+    std::string warning;
 };
+
+// bw_state as the kernel holds it, if it is one bulwarkd wrote.
+std::optional<bw_state> read_valid_state(int state_fd, int config_fd);
 
 class MapWriter {
 public:
-    explicit MapWriter(PolicyMapFds fds) : fds_(fds) {}
+    // `adopted`: the state found in maps a previous bulwarkd left pinned
+    // (the next generation continues its numbering, in its other slot).
+    MapWriter(PolicyMapFds fds, std::optional<bw_state> adopted);
 
-    // Builds every inner map of the inactive slot from `compiled`, writes the
-    // slot's settings, then flips the active slot.  On error nothing the
-    // kernel reads has changed.
-    Result<GenerationInfo> apply(const policy::CompiledPolicy& compiled);
+    // Steps 1-4 above.  On error before the switch nothing a program reads
+    // has changed; the generation in force stays.
+    Result<GenerationInfo> write(const MapImage& image);
 
     uint32_t generation() const { return generation_; }
+    uint32_t next_generation() const { return generation_ + 1; }
+    // Waits for an RCU grace period (step 3).
+    Status fence();
 
 private:
+    Status release(uint32_t slot);
+
     PolicyMapFds fds_;
     uint32_t generation_ = 0;
     int active_slot_ = -1;
+    bool fenced_ = true;  // no program can still run on the inactive slot
+    UniqueFd fence_inner_;
 };
 
 }  // namespace bulwark

@@ -18,7 +18,27 @@ namespace bulwark {
 void RuleBook::add(uint32_t generation, std::shared_ptr<const policy::CompiledPolicy> compiled) {
     std::lock_guard lk(mu_);
     gens_[generation] = std::move(compiled);
-    while (gens_.size() > 2) gens_.erase(gens_.begin());
+}
+
+void RuleBook::remove(uint32_t generation) {
+    std::lock_guard lk(mu_);
+    gens_.erase(generation);
+}
+
+void RuleBook::retire_below_after_drain(uint32_t generation) {
+    uint32_t cur = retire_request_.load();
+    while (cur < generation && !retire_request_.compare_exchange_weak(cur, generation)) {
+    }
+}
+
+void RuleBook::apply_retirement(uint32_t requested) {
+    std::lock_guard lk(mu_);
+    while (!gens_.empty() && gens_.begin()->first < requested) gens_.erase(gens_.begin());
+}
+
+size_t RuleBook::size() const {
+    std::lock_guard lk(mu_);
+    return gens_.size();
 }
 
 std::shared_ptr<const policy::CompiledPolicy> RuleBook::get(uint32_t generation) const {
@@ -28,7 +48,7 @@ std::shared_ptr<const policy::CompiledPolicy> RuleBook::get(uint32_t generation)
 }
 
 EventPipeline::EventPipeline(int events_fd, int counters_fd, const PipelineOptions& opts, AuditSink& audit,
-                             JournalSink* journal, const RuleBook& rules)
+                             JournalSink* journal, RuleBook& rules)
     : events_fd_(events_fd), counters_fd_(counters_fd), opts_(opts), audit_(audit), journal_(journal),
       rules_(rules), boot_id_(current_boot_id()) {}
 
@@ -67,6 +87,7 @@ int EventPipeline::on_record(void* ctx, void* data, size_t size) {
             log::get("events")->warn("refused a malformed record: {}", ev.error().to_string());
         return 0;
     }
+    ev->rules = self->rules_.get(ev->raw.generation);
     self->drained_.push_back(std::move(*ev));
     return 0;
 }
@@ -103,8 +124,12 @@ void EventPipeline::consume_loop() {
             sd_notify(0, "WATCHDOG=1");
             wd_last = std::chrono::steady_clock::now();
         }
+        // A retirement requested before this poll began covers every record
+        // the kernel wrote before the request: this poll reads them all.
+        const uint32_t retire = rules_.retirement_requested();
         int n = ring_buffer__poll(ring_, 200);
         hand_over();
+        if (n >= 0) rules_.apply_retirement(retire);
         if (n < 0 && n != -EINTR) {
             log::get("events")->error("{}", Error{"poll ring buffer", -n}.to_string());
             break;
@@ -120,27 +145,17 @@ void EventPipeline::consume_loop() {
     cv_.notify_one();
 }
 
-void EventPipeline::read_kernel_counters(uint64_t& lost, uint64_t& verdicts) const {
-    lost = verdicts = 0;
-    const int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0 || counters_fd_ < 0) return;
-    std::vector<bw_counters> per_cpu(static_cast<size_t>(ncpu));
-    const uint32_t zero = 0;
-    if (bpf_map_lookup_elem(counters_fd_, &zero, per_cpu.data()) != 0) return;
-    for (const auto& c : per_cpu) {
-        lost += c.events_lost;
-        verdicts += c.verdicts;
-    }
-}
-
 void EventPipeline::process(Event& ev) {
-    auto compiled = rules_.get(ev.raw.generation);
+    const auto& compiled = ev.rules;
     EventContext ctx;
     ctx.mode = opts_.mode;
     ctx.seq = audit_.take_seq();
     ctx.boot_id = boot_id_;
     ctx.wall_ns = boot_ns_to_wall_ns(ev.raw.ts_boot_ns);
-    if (compiled && ev.raw.rule_id < compiled->rules.size()) ctx.rule = &compiled->rules[ev.raw.rule_id];
+    if (compiled && ev.raw.rule_id < compiled->rules.size())
+        ctx.rule = &compiled->rules[ev.raw.rule_id];
+    else
+        unattributed_.fetch_add(1);
     const Enrichment enr = enricher_.lookup(ev.raw.pid, ev.raw.ppid, ev.raw.uid);
     // Serialized straight into the audit log's batch; the journal builds its
     // fields only for the entries it sends (bursts are coalesced).
@@ -167,15 +182,27 @@ void EventPipeline::commit_audit(bool force) {
 
 void EventPipeline::report_losses(bool final) {
     commit_audit(true);  // the events before the report go out (and are counted) first
-    uint64_t klost = 0, verdicts = 0;
-    read_kernel_counters(klost, verdicts);
-    kernel_lost_.store(klost);
-    verdicts_.store(verdicts);
+    const KernelCounters k = read_kernel_counters(counters_fd_, opts_.programs);
+    KernelCounters was;
+    {
+        std::lock_guard lk(kernel_mu_);
+        kernel_ = k;
+        was = reported_kernel_;
+    }
     const uint64_t qdrop = queue_dropped_.load(), bad = malformed_.load(), wfail = write_failed_.load();
-    const uint64_t dk = klost - reported_kernel_lost_, dq = qdrop - reported_queue_dropped_,
-                   dm = bad - reported_malformed_, dw = wfail - reported_write_failed_;
-    if (dk == 0 && dq == 0 && dm == 0 && dw == 0) return;
-    reported_kernel_lost_ = klost;
+    const uint64_t dk = k.lost - was.lost, dq = qdrop - reported_queue_dropped_, dm = bad - reported_malformed_,
+                   dw = wfail - reported_write_failed_;
+    // Enforcement the kernel could not carry out as the policy says.
+    const uint64_t dkill = k.kill_failed - was.kill_failed, dwalk = k.walk_truncated - was.walk_truncated,
+                   drec = k.recursion_total() - was.recursion_total(), dstate = k.bad_state - was.bad_state,
+                   dnone = k.no_policy - was.no_policy;
+    if (dk == 0 && dq == 0 && dm == 0 && dw == 0 && dkill == 0 && dwalk == 0 && drec == 0 && dstate == 0 &&
+        dnone == 0)
+        return;
+    {
+        std::lock_guard lk(kernel_mu_);
+        reported_kernel_ = k;
+    }
     reported_queue_dropped_ = qdrop;
     reported_malformed_ = bad;
     reported_write_failed_ = wfail;
@@ -193,22 +220,56 @@ void EventPipeline::report_losses(bool final) {
     rec["lost_queue"] = dq;
     rec["malformed"] = dm;
     rec["lost_write"] = dw;  // records the audit log could not take (this one may fail too)
-    rec["total_lost_kernel"] = klost;
+    rec["kill_failed"] = dkill;
+    rec["walk_truncated"] = dwalk;
+    rec["recursion_misses"] = drec;
+    rec["bad_state"] = dstate;
+    rec["no_policy"] = dnone;
+    rec["total_lost_kernel"] = k.lost;
     rec["total_lost_queue"] = qdrop;
     rec["total_malformed"] = bad;
     rec["total_lost_write"] = wfail;
+    rec["total_kill_failed"] = k.kill_failed;
+    rec["total_walk_truncated"] = k.walk_truncated;
+    rec["total_recursion_misses"] = k.recursion_total();
+    rec["total_bad_state"] = k.bad_state;
+    rec["total_no_policy"] = k.no_policy;
     audit_.add(rec);
     if (auto err = audit_.commit(true)) log::get("audit")->warn("loss record not written: {}", err->to_string());
-    const std::string msg = "lost " + std::to_string(dk + dq + dw) + " violation events (" + std::to_string(dk) +
-                            " ring buffer full, " + std::to_string(dq) + " queue full, " + std::to_string(dw) +
-                            " audit log write failed) and refused " + std::to_string(dm) + " malformed records" +
-                            (final ? " (at shutdown)" : "");
-    log::get("events")->warn("{}", msg);
-    if (journal_)
-        journal_->lost(msg, {"BULWARK_LOST_KERNEL=" + std::to_string(dk), "BULWARK_LOST_QUEUE=" + std::to_string(dq),
-                             "BULWARK_MALFORMED=" + std::to_string(dm), "BULWARK_LOST_WRITE=" + std::to_string(dw),
-                             "BULWARK_TOTAL_LOST_KERNEL=" + std::to_string(klost),
-                             "BULWARK_TOTAL_LOST_QUEUE=" + std::to_string(qdrop)});
+    const std::string sfx = final ? " (at shutdown)" : "";
+    if (dk || dq || dm || dw) {
+        const std::string msg = "lost " + std::to_string(dk + dq + dw) + " violation events (" + std::to_string(dk) +
+                                " ring buffer full, " + std::to_string(dq) + " queue full, " + std::to_string(dw) +
+                                " audit log write failed) and refused " + std::to_string(dm) + " malformed records" +
+                                sfx;
+        log::get("events")->warn("{}", msg);
+        if (journal_)
+            journal_->lost(msg, {"BULWARK_LOST_KERNEL=" + std::to_string(dk),
+                                 "BULWARK_LOST_QUEUE=" + std::to_string(dq),
+                                 "BULWARK_MALFORMED=" + std::to_string(dm),
+                                 "BULWARK_LOST_WRITE=" + std::to_string(dw),
+                                 "BULWARK_TOTAL_LOST_KERNEL=" + std::to_string(k.lost),
+                                 "BULWARK_TOTAL_LOST_QUEUE=" + std::to_string(qdrop)});
+    }
+    if (dkill || dwalk || drec || dstate || dnone) {
+        std::string progs;
+        for (const auto& [name, n] : k.recursion_misses)
+            if (n != was.recursion_misses[name]) progs += (progs.empty() ? " (" : ", ") + name;
+        if (!progs.empty()) progs += ")";
+        const std::string msg = "the kernel could not enforce as the policy says: " + std::to_string(dkill) +
+                                " kills failed, " + std::to_string(drec) + " program runs skipped (recursion)" +
+                                progs + ", " + std::to_string(dwalk) + " ancestor walks truncated, " +
+                                std::to_string(dstate) + " decisions on an invalid policy state, " +
+                                std::to_string(dnone) + " with no policy" + sfx;
+        log::get("events")->error("{}", msg);
+        if (journal_)
+            journal_->notice(message_id::kEnforcementGap, 3, msg,
+                             {"BULWARK_KILL_FAILED=" + std::to_string(dkill),
+                              "BULWARK_RECURSION_MISSES=" + std::to_string(drec),
+                              "BULWARK_WALK_TRUNCATED=" + std::to_string(dwalk),
+                              "BULWARK_BAD_STATE=" + std::to_string(dstate),
+                              "BULWARK_NO_POLICY=" + std::to_string(dnone)});
+    }
 }
 
 void EventPipeline::sink_loop() {
@@ -248,11 +309,16 @@ void EventPipeline::sink_loop() {
 PipelineStats EventPipeline::stats() const {
     PipelineStats s;
     s.delivered = delivered_.load();
-    s.kernel_lost = kernel_lost_.load();
     s.queue_dropped = queue_dropped_.load();
     s.malformed = malformed_.load();
-    s.verdicts = verdicts_.load();
     s.write_failed = write_failed_.load();
+    s.unattributed = unattributed_.load();
+    {
+        std::lock_guard lk(kernel_mu_);
+        s.kernel = kernel_;
+    }
+    s.kernel_lost = s.kernel.lost;
+    s.verdicts = s.kernel.verdicts;
     return s;
 }
 

@@ -22,6 +22,7 @@
 #include "daemon/error.h"
 #include "daemon/event.h"
 #include "daemon/journal_sink.h"
+#include "daemon/kernel_counters.h"
 #include "daemon/loader.h"
 #include "policy/policy.h"
 
@@ -29,15 +30,29 @@ struct ring_buffer;
 
 namespace bulwark {
 
-// Rule tables of the policy generations events may still refer to.
+// The policy store: the rule table of every generation a kernel record may
+// still name.  A generation is registered *before* the kernel switches to it
+// (so its first record finds it) and retired only after the switch away from
+// it was fenced and the consumer has since drained the ring buffer (so no
+// record of it is left unread).  A record takes its generation's table with
+// it (Event::rules) and keeps it alive while it waits in the queue.
 class RuleBook {
 public:
     void add(uint32_t generation, std::shared_ptr<const policy::CompiledPolicy> compiled);
+    void remove(uint32_t generation);  // a generation that never came into force
     std::shared_ptr<const policy::CompiledPolicy> get(uint32_t generation) const;
+    // Every generation below `generation` may go once the consumer has read
+    // everything the kernel wrote until now (EventPipeline applies it).
+    void retire_below_after_drain(uint32_t generation);
+    // The consumer, after a full drain that began after the request.
+    void apply_retirement(uint32_t requested);
+    uint32_t retirement_requested() const { return retire_request_.load(); }
+    size_t size() const;
 
 private:
     mutable std::mutex mu_;
     std::map<uint32_t, std::shared_ptr<const policy::CompiledPolicy>> gens_;
+    std::atomic<uint32_t> retire_request_{0};
 };
 
 struct PipelineStats {
@@ -47,18 +62,21 @@ struct PipelineStats {
     uint64_t malformed = 0;       // refused by the decoder
     uint64_t write_failed = 0;    // records the audit log could not take (e.g. disk full)
     uint64_t verdicts = 0;        // violations acted upon (kernel counters)
+    uint64_t unattributed = 0;    // records whose generation the daemon no longer knew
+    KernelCounters kernel;        // what the kernel could not do, as last read
 };
 
 struct PipelineOptions {
     EnforcementMode mode = EnforcementMode::lsm;
     size_t queue_capacity = 1u << 16;
     std::chrono::milliseconds loss_report_interval{2000};
+    std::vector<NamedFd> programs;  // their recursion misses are reported
 };
 
 class EventPipeline {
 public:
     EventPipeline(int events_fd, int counters_fd, const PipelineOptions& opts, AuditSink& audit,
-                  JournalSink* journal, const RuleBook& rules);
+                  JournalSink* journal, RuleBook& rules);
     ~EventPipeline();
     Status start();
     // Drains what the kernel already reported, then stops both threads.
@@ -74,13 +92,12 @@ private:
     void process(Event& ev);
     void report_losses(bool final);
     void commit_audit(bool force);
-    void read_kernel_counters(uint64_t& lost, uint64_t& verdicts) const;
 
     int events_fd_, counters_fd_;
     PipelineOptions opts_;
     AuditSink& audit_;
     JournalSink* journal_;
-    const RuleBook& rules_;
+    RuleBook& rules_;
     Enricher enricher_;
     std::string boot_id_;
     ring_buffer* ring_ = nullptr;
@@ -93,10 +110,11 @@ private:
 
     std::atomic<bool> stop_{false};
     std::atomic<bool> reopen_{false};
-    std::atomic<uint64_t> delivered_{0}, queue_dropped_{0}, malformed_{0}, kernel_lost_{0}, verdicts_{0},
-        write_failed_{0};
-    uint64_t reported_kernel_lost_ = 0, reported_queue_dropped_ = 0, reported_malformed_ = 0,
-             reported_write_failed_ = 0;
+    std::atomic<uint64_t> delivered_{0}, queue_dropped_{0}, malformed_{0}, write_failed_{0}, unattributed_{0};
+    mutable std::mutex kernel_mu_;
+    KernelCounters kernel_;           // as last read (sink thread)
+    KernelCounters reported_kernel_;  // as last reported
+    uint64_t reported_queue_dropped_ = 0, reported_malformed_ = 0, reported_write_failed_ = 0;
     uint64_t pending_records_ = 0;  // records added to the audit batch not yet committed
     std::thread consumer_, sink_;
 };

@@ -34,24 +34,24 @@ namespace {
 using detail::quote;
 using detail::Resolved;
 
-// Action strength, as the kernel orders it (enum bw_file_action).
+// The kernel's action of a file rule kind (enum bw_file_action), which
+// orders actions by strength.
 int action_strength(RuleKind k)
 {
     switch (k) {
-    case RuleKind::protect_write: return 1;
-    case RuleKind::protect_all: return 2;
-    case RuleKind::kill_on_open: return 3;
-    case RuleKind::exec_allowlist: return 0;
+    case RuleKind::protect_write: return BW_ACT_DENY_WRITE;
+    case RuleKind::protect_all: return BW_ACT_DENY_ALL;
+    case RuleKind::kill_on_open: return BW_ACT_KILL;
+    case RuleKind::exec_allowlist: return BW_ACT_NONE;
     }
-    return 0;
+    return BW_ACT_NONE;
 }
 
-// What the kernel compares at run time among the rules that match a file
-// (bw_strength in bpf/common.bpf.h): an enforcing rule beats an auditing
-// one, then the stronger action.
+// What the kernel compares at run time among the rules that match a file:
+// bw_rule_strength (bulwark_abi.h), the one definition.
 int runtime_strength(RuleKind k, bool audit)
 {
-    return (audit ? 0 : 4) + action_strength(k);
+    return static_cast<int>(bw_rule_strength(static_cast<__u32>(action_strength(k)), audit ? BW_RULE_AUDIT : 0u));
 }
 
 // A file rule that resolved to an identity, competing for its FileEntry.

@@ -14,12 +14,15 @@
  *       a process exec'd a file outside its allowlist: SIGKILL before its
  *       first instruction.
  *
+ * Hooks only: the view, the walk, the verdicts and the record are in
+ * the headers of bpf/ (view, walk, verdict, report), shared with LSM mode.
+ *
  * What this mode cannot do (bulwarkctl status lists it): refuse anything
  * (an O_TRUNC open has truncated the file before the kill); see opens made
  * through io_uring; guard files against unlink, rename, link, chmod, chown
  * or xattr changes.
  */
-#include "common.bpf.h"
+#include "../report.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -53,7 +56,7 @@ static __always_inline struct file *bw_fd_file_raw(long fd)
 	return file;
 }
 
-/* Kernels since 6.2 cast it back to a BTF pointer, so that the match reads
+/* Kernels since 6.2 cast it back to a BTF pointer, so that the walk reads
  * everything directly (bw_tp_sys_exit); older ones read it with probe
  * reads (bw_tp_sys_exit_compat).  The daemon loads the one that fits. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
@@ -67,83 +70,66 @@ static __always_inline struct file *bw_fd_file_btf(long fd)
 	return bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
 }
 
-BW_DEFINE_MATCH(bw_match_probe, BW_LD_PROBE)
+BW_DEFINE_WALK(bw_walk_probe, BW_LD_PROBE)
 
-/* BW_DEFINE_AFTER_OPEN(fn, FD_FILE, MATCH, LD) defines
- *   int fn(__u32 slot, long fd)
+/* BW_DEFINE_AFTER_OPEN(fn, FD_FILE, WALK, LD) defines
+ *   int fn(const struct bw_view *v, long fd)
  * the verdict on the file a successful open returned, read with LD. */
-#define BW_DEFINE_AFTER_OPEN(fn, FD_FILE, MATCH, LD)                                     \
-static __always_inline int fn(__u32 slot, long fd)                                     \
+#define BW_DEFINE_AFTER_OPEN(fn, FD_FILE, WALK, LD)                                      \
+static __always_inline int fn(const struct bw_view *v, long fd)                        \
 {                                                                                      \
-	struct bw_file_key key = {};                                                   \
-	struct bw_scratch *m;                                                          \
-	struct bw_event *ev;                                                           \
+	struct bw_report r = {};                                                       \
+	struct bw_walk w;                                                              \
 	struct dentry *dentry;                                                         \
 	struct inode *inode;                                                           \
 	struct file *file = FD_FILE(fd);                                               \
-	__u32 f_flags, f_mode, verdict;                                                \
+	__u32 f_flags, f_mode;                                                         \
 	bool writing;                                                                  \
                                                                                        \
 	if (!file)                                                                     \
 		return 0;                                                              \
 	dentry = LD(file, f_path.dentry);                                              \
-	m = MATCH(slot, dentry);                                                       \
-	if (!m)                                                                        \
+	WALK(&w, v, dentry, BW_WALK_FILES);                                            \
+	if (!w.strength)                                                               \
 		return 0;                                                              \
 	f_flags = LD(file, f_flags);                                                   \
 	f_mode = LD(file, f_mode);                                                     \
 	writing = (f_mode & BW_FMODE_WRITE) || (f_flags & BW_O_TRUNC);                 \
-	if (m->rule.action == BW_ACT_DENY_WRITE && !writing)                           \
+	if (w.rule.action == BW_ACT_DENY_WRITE && !writing)                            \
 		return 0;                                                              \
                                                                                        \
-	if (m->rule.flags & BW_RULE_AUDIT)                                             \
-		verdict = BW_VERDICT_AUDITED;                                          \
-	else if (m->rule.action != BW_ACT_KILL && bw_tp_settings.protect_audit_only)   \
-		verdict = BW_VERDICT_AUDITED;                                          \
-	else                                                                           \
-		verdict = BW_VERDICT_KILLED;                                           \
-	if (verdict == BW_VERDICT_KILLED)                                              \
-		bpf_send_signal(BW_SIGKILL); /* delivered before the syscall returns */ \
-                                                                                       \
-	bw_count(BW_COUNT_VERDICT);                                                    \
+	/* the kill first: delivered before the syscall returns */                     \
+	r.verdict = bw_carry_out(bw_tp_file_verdict(&w.rule, bw_tp_settings.protect_audit_only)); \
 	inode = LD(dentry, d_inode);                                                   \
 	if (inode) {                                                                   \
-		struct super_block *sb = LD(inode, i_sb);                              \
-		key.dev = LD(sb, s_dev);                                               \
-		key.ino = LD(inode, i_ino);                                            \
+		r.key.dev = w.dev;                                                     \
+		r.key.ino = LD(inode, i_ino);                                          \
 	}                                                                              \
-	ev = bw_event_start(BW_EV_FILE_OPEN, &key);                                    \
-	if (ev) {                                                                      \
-		ev->verdict = verdict;                                                 \
-		ev->action = m->rule.action;                                           \
-		ev->rule_id = m->rule.rule_id;                                         \
-		ev->generation = bw_generation(slot);                                  \
-		ev->open_flags = f_flags;                                              \
-		if (writing)                                                           \
-			ev->flags |= BW_EVF_WRITE;                                     \
-		if (m->dir_match)                                                      \
-			ev->flags |= BW_EVF_DIR_MATCH;                                 \
-		bw_event_name(ev, LD(dentry, d_name.name));                            \
-		bw_event_submit(ev);                                                   \
-	}                                                                              \
+	r.kind = BW_EV_FILE_OPEN;                                                      \
+	r.action = w.rule.action;                                                      \
+	r.rule_id = w.rule.rule_id;                                                    \
+	r.generation = v->generation;                                                  \
+	r.open_flags = f_flags;                                                        \
+	if (writing)                                                                   \
+		r.flags |= BW_EVF_WRITE;                                               \
+	if (w.dir_match)                                                               \
+		r.flags |= BW_EVF_DIR_MATCH;                                           \
+	if (w.truncated)                                                               \
+		r.flags |= BW_EVF_WALK_TRUNCATED;                                      \
+	bw_report(&r, BW_PATH_NAME, LD(dentry, d_name.name));                          \
 	return 0;                                                                      \
 }
 
-BW_DEFINE_AFTER_OPEN(bw_after_open, bw_fd_file_btf, bw_match, BW_LD_DIRECT)
-BW_DEFINE_AFTER_OPEN(bw_after_open_probe, bw_fd_file_raw, bw_match_probe, BW_LD_PROBE)
+BW_DEFINE_AFTER_OPEN(bw_after_open, bw_fd_file_btf, bw_walk, BW_LD_DIRECT)
+BW_DEFINE_AFTER_OPEN(bw_after_open_probe, bw_fd_file_raw, bw_walk_probe, BW_LD_PROBE)
 
-/* A successful open, and a policy with file rules in force: the slot to
- * match against, else -1. */
-static __always_inline int bw_open_slot(long ret)
+/* A successful open, and a generation with file rules in force. */
+static __always_inline bool bw_open_view(long ret, struct bw_view *v)
 {
-	int active;
-
 	if (ret < 0)
-		return -1;
-	active = bw_active_slot();
-	if (active < 0 || !bw_has_file_rules((__u32)active))
-		return -1; /* nothing to match: leave before resolving the descriptor */
-	return active;
+		return false;
+	/* nothing to match: leave before resolving the descriptor */
+	return bw_view_get(v) && (v->cfg->flags & BW_CFG_FILES);
 }
 
 static __always_inline bool bw_is_open_nr(struct pt_regs *regs)
@@ -172,9 +158,9 @@ static __always_inline bool bw_is_open_nr(struct pt_regs *regs)
 SEC("tracepoint/syscalls/sys_exit_" #name)                                            \
 int bw_tp_exit_##name(struct bw_syscall_exit *ctx)                                     \
 {                                                                                      \
-	int slot = bw_open_slot(ctx->ret);                                             \
+	struct bw_view v;                                                              \
                                                                                        \
-	return slot < 0 ? 0 : bw_after_open((__u32)slot, ctx->ret);                    \
+	return bw_open_view(ctx->ret, &v) ? bw_after_open(&v, ctx->ret) : 0;           \
 }
 
 BW_DEFINE_SYSCALL_EXIT(open)
@@ -186,48 +172,46 @@ BW_DEFINE_SYSCALL_EXIT(open_by_handle_at)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bw_tp_sys_exit, struct pt_regs *regs, long ret)
 {
-	int slot = bw_is_open_nr(regs) ? bw_open_slot(ret) : -1;
+	struct bw_view v;
 
-	return slot < 0 ? 0 : bw_after_open((__u32)slot, ret);
+	if (!bw_is_open_nr(regs) || !bw_open_view(ret, &v))
+		return 0;
+	return bw_after_open(&v, ret);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bw_tp_sys_exit_compat, struct pt_regs *regs, long ret)
 {
-	int slot = bw_is_open_nr(regs) ? bw_open_slot(ret) : -1;
+	struct bw_view v;
 
-	return slot < 0 ? 0 : bw_after_open_probe((__u32)slot, ret);
+	if (!bw_is_open_nr(regs) || !bw_open_view(ret, &v))
+		return 0;
+	return bw_after_open_probe(&v, ret);
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bw_tp_exec, struct task_struct *p, int old_pid, struct linux_binprm *bprm)
 {
-	struct bw_exec_hit hit;
-	struct bw_file_key key;
-	struct bw_event *ev;
+	struct bw_report r = {};
+	struct bw_exec_hit hit = {};
+	struct bw_view v;
+	struct bw_walk w;
 	struct dentry *dentry;
-	int active = bw_active_slot();
 
-	if (active < 0)
+	if (!bw_view_get(&v) || v.cfg->n_allowlists == 0)
 		return 0;
 	dentry = bprm->file->f_path.dentry;
-	if (!bw_exec_check((__u32)active, dentry, &hit))
+	bw_walk(&w, &v, dentry, BW_WALK_EXEC);
+	if (!bw_exec_missing(&v, &w, &hit))
 		return 0;
-	if (hit.enforce)
-		bpf_send_signal(BW_SIGKILL); /* before the new program's first instruction */
-
-	bw_count(BW_COUNT_VERDICT);
-	key = bw_key_of_inode(dentry->d_inode);
-	ev = bw_event_start(BW_EV_EXEC, &key);
-	if (ev) {
-		ev->verdict = hit.enforce ? BW_VERDICT_KILLED : BW_VERDICT_AUDITED;
-		ev->rule_id = hit.rule_id;
-		ev->generation = hit.generation;
-		if (bpf_probe_read_kernel_str(ev->path, sizeof(ev->path), bprm->filename) < 0) {
-			ev->path[0] = 0;
-			ev->flags |= BW_EVF_PATH_MISSING;
-		}
-		bw_event_submit(ev);
-	}
+	/* before the new program's first instruction */
+	r.verdict = bw_carry_out(hit.enforce ? BW_VERDICT_KILLED : BW_VERDICT_AUDITED);
+	r.key = bw_key_of_inode(dentry->d_inode);
+	r.kind = BW_EV_EXEC;
+	r.rule_id = hit.rule_id;
+	r.generation = v.generation;
+	if (w.truncated)
+		r.flags |= BW_EVF_WALK_TRUNCATED;
+	bw_report(&r, BW_PATH_STRING, bprm->filename);
 	return 0;
 }

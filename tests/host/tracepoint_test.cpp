@@ -191,10 +191,34 @@ TEST_CASE("an exec allowlist scoped to a cgroup kills a non-listed binary there,
     CHECK(recs[0]["path"] == p("blocked-tool"));
 }
 
+TEST_CASE("a second bulwarkd is refused and touches nothing of the running one", "[instance]") {
+    REQUIRE(g_daemon.running());
+    write_settings(p("second.yaml"), "tracepoint", "-second");
+    const std::string log_before = testenv::read_file(audit_log());
+    std::string out;
+    testenv::Daemon second;
+    const int rc = testenv::Daemon::run_to_exit_or_ready(g_bulwarkd, p("second.yaml"), out, second);
+    INFO(out);
+    REQUIRE(rc == 5);  // docs/daemon.md: exit status 5, another bulwarkd is running
+    CHECK(out.find("another bulwarkd (pid " + std::to_string(g_daemon.pid()) + ") is running") != std::string::npos);
+    // It created neither its own socket nor its audit log, and the first
+    // one's socket still answers and its log is unchanged.
+    CHECK(access(p("control-second.sock").c_str(), F_OK) != 0);
+    CHECK(access(p("audit-second.jsonl").c_str(), F_OK) != 0);
+    Outcome st = testenv::run_program({g_bulwarkctl, "status", "--json", "--socket", control()});
+    REQUIRE(st.exit_code == 0);
+    CHECK(json::parse(st.output)["pid"] == g_daemon.pid());
+    CHECK(testenv::read_file(audit_log()) == log_before);
+    // And the first one still enforces (control: the helper does open files).
+    expect_killed(open_in_child([&] { return open(p("canary.txt").c_str(), O_RDONLY); }), p("canary.txt"));
+}
+
 TEST_CASE("mode: lsm refuses to start where BPF LSM cannot be attached", "[mode]") {
     // The machines this tier runs on refuse LSM programs (design brief); a
-    // machine that can attach them must start in lsm mode instead.
+    // machine that can attach them must start in lsm mode instead.  One
+    // bulwarkd at a time: the suite's daemon steps aside for the probe.
     write_settings(p("lsm.yaml"), "lsm", "-lsm");
+    REQUIRE(g_daemon.stop() == 0);
     std::string out;
     testenv::Daemon probe;
     const int rc = testenv::Daemon::run_to_exit_or_ready(g_bulwarkd, p("lsm.yaml"), out, probe);
@@ -207,8 +231,9 @@ TEST_CASE("mode: lsm refuses to start where BPF LSM cannot be attached", "[mode]
         bool lsm = false;
         for (const auto& m : probe.notify_messages()) lsm = lsm || m.find("STATUS=enforcing in lsm mode") != std::string::npos;
         CHECK(lsm);
-        probe.stop();
+        CHECK(probe.stop() == 0);
     }
+    g_daemon.start(g_bulwarkd, p("bulwark.yaml"));
 }
 
 int main(int argc, char** argv) {

@@ -171,6 +171,14 @@ void Daemon::start(const std::string& bulwarkd, const std::string& config, std::
                 messages_.push_back(got);
                 if (("\n" + got + "\n").find("\nREADY=1\n") != std::string::npos) {
                     close(sock);
+                    // Its output reaches the file through a tee: wait until
+                    // the line it logs right after READY=1 is there, so that
+                    // output() holds everything it said while starting.
+                    while (output().find("daemon: ready; control socket") == std::string::npos) {
+                        if (std::chrono::steady_clock::now() >= deadline)
+                            throw std::runtime_error("bulwarkd's start-up output did not arrive");
+                        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                    }
                     return;
                 }
             }
@@ -274,6 +282,15 @@ int exec_status(const std::string& path, const std::string& cgroup) {
         return t.signaled ? 128 + t.signal : t.exit_code;
     });
     return o.exited ? o.exit_code : -1;
+}
+
+int Daemon::kill_hard() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 int suite_main(int argc, char** argv, const std::function<void()>& setup, Daemon& daemon,

@@ -48,6 +48,8 @@ public:
                                     Daemon& d);
     // SIGTERM and wait; returns the exit status (or 128+signal).
     int stop(std::chrono::seconds timeout = std::chrono::seconds(60));
+    // SIGKILL (a crash, `kill -9`) and reap; returns 128+SIGKILL.
+    int kill_hard();
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
     // Every sd_notify message the daemon sent before READY=1 (STATUS=...).

@@ -35,7 +35,7 @@ TEST_CASE("bad settings name file, line and column") {
     CHECK(r.diagnostics[1].to_string() ==
           "/etc/bulwark/bulwark.yaml:2:1: error: unknown key \"policyDirr\"; expected one of: policyDir, auditLog, "
           "journal, mode, ringBufferKiB, auditFlush, journalCoalesceMs, controlSocket, "
-          "tracepointProtectedFiles");
+          "pinDir, tracepointProtectedFiles");
     CHECK(r.diagnostics[2].to_string() ==
           "/etc/bulwark/bulwark.yaml:3:16: error: ringBufferKiB must be a power of two between 4 and 1048576");
 }
@@ -45,4 +45,15 @@ TEST_CASE("a YAML syntax error is reported with its position") {
     REQUIRE_FALSE(r.ok());
     CHECK(r.diagnostics[0].loc.line >= 1);
     CHECK(r.diagnostics[0].to_string().rfind("b.yaml:", 0) == 0);
+}
+
+TEST_CASE("pinDir: where enforcement is pinned, an absolute path") {
+    auto d = parse_config_text("", "bulwark.yaml");
+    CHECK(d.config.pin_dir == "/sys/fs/bpf/bulwark");
+    auto r = parse_config_text("pinDir: /sys/fs/bpf/other\n", "bulwark.yaml");
+    REQUIRE(r.ok());
+    CHECK(r.config.pin_dir == "/sys/fs/bpf/other");
+    auto bad = parse_config_text("pinDir: relative\n", "bulwark.yaml");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.diagnostics[0].to_string().find("bulwark.yaml:1:9: error: pinDir must be an absolute path") == 0);
 }

@@ -191,8 +191,31 @@ set --$cmd_words
 EOF
 cat >>"$stage/init" <<'EOF'
 echo "bulwark-vm-init: running: $*"
-"$@" <"$stdin"
-status=$?
+# Tests that need PID 1 itself to act (the kernel treats it specially: for
+# example bpf_send_signal refuses to signal it) write a path to
+# /run/bulwark-pid1-open and send SIGUSR1: PID 1 then opens that file for
+# reading once and writes the open's outcome to /run/bulwark-pid1-result.
+pid1_open() {
+    target=$(cat /run/bulwark-pid1-open 2>/dev/null) || return 0
+    # `true` is a regular builtin: PID 1 itself opens the file for its
+    # redirection, and a failed open fails the command, not the shell (a
+    # failed redirection of `exec` or `:` would end PID 1).
+    if { true <"$target"; } 2>/run/bulwark-pid1-error; then
+        echo opened >/run/bulwark-pid1-result
+    else
+        echo failed >/run/bulwark-pid1-result
+    fi
+}
+trap pid1_open USR1
+"$@" <"$stdin" &
+child=$!
+# wait returns early (status > 128) when the trap runs; wait again until the
+# command has really ended.
+while :; do
+    wait "$child"
+    status=$?
+    kill -0 "$child" 2>/dev/null || break
+done
 # Own line even if the command's output did not end in a newline.
 printf '\nBULWARK-VM-EXIT=%s\n' "$status"
 sync

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * walk.bpf.h — the one ancestor walk: a file's identity, then (when the
+ * generation has directory rules) each ancestor directory's up to
+ * BW_MAX_DIR_DEPTH levels, within the file's filesystem.  File matching
+ * (which rule, by bw_rule_strength) and the exec check (which allowlists
+ * hold the file) are the same walk with a different `what`.
+ *
+ * The walk's state (struct bw_walk) lives on the hook's stack, private to
+ * this run of the program: nothing another task or CPU can overwrite.  It
+ * is only ever written by the global functions below (bw_walk_visit,
+ * bw_task_scopes), which the verifier checks once, on their own; that keeps
+ * the verification of the unrolled walk linear.
+ */
+#ifndef BULWARK_WALK_BPF_H
+#define BULWARK_WALK_BPF_H
+
+#include "view.bpf.h"
+
+#define BW_WALK_FILES (1u << 0)
+#define BW_WALK_EXEC (1u << 1)
+
+struct bw_walk {
+	__u32 slot;
+	__u32 what;      /* BW_WALK_* */
+	__u64 dev;       /* the filesystem's device: the key's first half */
+	__u64 scopes;    /* the task's scope bits, once scopes_known */
+	__u64 allowed;   /* exec: allowlist bits on the file and its ancestors */
+	struct bw_file_rule rule; /* files: the strongest applicable rule */
+	__u32 strength;  /* its bw_rule_strength, 0 = none */
+	__u32 dir_match; /* it came from an ancestor directory */
+	__u32 scopes_known;
+	__u32 truncated; /* ancestors were left unchecked */
+};
+
+/* The scope bits (of the generation in `slot`) that hold the current task:
+ * bit BW_SCOPE_HOST always, and the bits of every cgroup on the task's
+ * path from the root down (bounded). */
+__noinline __u64 bw_task_scopes(__u32 slot)
+{
+	__u64 scopes = 1ull << BW_SCOPE_HOST;
+	void *map = bpf_map_lookup_elem(&bw_scopes, &slot);
+	int level;
+
+	if (!map)
+		return scopes;
+	BW_UNROLL
+	for (level = 0; level < BW_MAX_CGROUP_DEPTH; level++) {
+		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
+		struct bw_scope_mask *m;
+
+		if (!id)
+			break;
+		m = bpf_map_lookup_elem(map, &id);
+		if (m)
+			scopes |= m->scopes;
+	}
+	return scopes;
+}
+
+/* Is the task inside scope bit `scope`?  The task's scopes are computed at
+ * most once per walk. */
+static __always_inline bool bw_walk_in_scope(struct bw_walk *w, __u32 scope)
+{
+	if (scope == BW_SCOPE_HOST)
+		return true;
+	if (scope >= BW_MAX_SCOPES)
+		return false;
+	if (!w->scopes_known) {
+		w->scopes = bw_task_scopes(w->slot);
+		w->scopes_known = 1;
+	}
+	return (w->scopes >> scope) & 1;
+}
+
+/* One identity of the walk: the file itself (depth 0) or an ancestor. */
+__noinline int bw_walk_visit(struct bw_walk *w, __u64 ino, __u32 depth)
+{
+	struct bw_file_key key = {};
+	__u32 slot;
+
+	if (!w)
+		return 0;
+	slot = w->slot;
+	key.dev = w->dev;
+	key.ino = ino;
+	if (w->what & BW_WALK_FILES) {
+		void *files = bpf_map_lookup_elem(&bw_files, &slot);
+		struct bw_file_rule *r = files ? bpf_map_lookup_elem(files, &key) : NULL;
+
+		if (r) {
+			struct bw_file_rule rule = *r;
+			__u32 s = bw_rule_strength(rule.action, rule.flags);
+
+			if (s > w->strength && bw_walk_in_scope(w, rule.scope)) {
+				w->rule = rule;
+				w->strength = s;
+				w->dir_match = depth > 0;
+			}
+		}
+	}
+	if (w->what & BW_WALK_EXEC) {
+		void *exec = bpf_map_lookup_elem(&bw_exec, &slot);
+		struct bw_exec_allow *a = exec ? bpf_map_lookup_elem(exec, &key) : NULL;
+
+		if (a)
+			w->allowed |= a->allowlists;
+	}
+	return 0;
+}
+
+/* May (dev, ino) be a directory rule's identity?  False is certain; true
+ * asks the hash maps. */
+static __always_inline bool bw_dir_maybe(struct bw_dir_filter *flt, __u64 dev, __u64 ino)
+{
+	__u32 bit = bw_dir_filter_bit(dev, ino);
+
+	return (flt->words[(bit >> 6) & (BW_DIR_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+}
+
+/* How kernel memory is read.  Every program here is BTF-typed (lsm,
+ * tp_btf): pointers reached from their arguments are read directly
+ * (BW_LD_DIRECT: one load each, a fault reads as 0).  A pointer that came
+ * out of bpf_probe_read_kernel is a plain number to the verifier and must be
+ * read with probe reads (BW_LD_PROBE: a helper call each) -- the tracepoint
+ * program's fallback for kernels without bpf_rdonly_cast (before 6.2). */
+#define BW_LD_DIRECT(p, field) ((p)->field)
+#define BW_LD_PROBE(p, field) BPF_CORE_READ(p, field)
+
+/* BW_DEFINE_WALK(fn, LD) defines
+ *   void fn(struct bw_walk *w, const struct bw_view *v, struct dentry *dentry,
+ *           __u32 what)
+ * which fills *w (zeroed here) for `dentry`, reading kernel memory with LD:
+ * the file's own identity always, its ancestors when the generation has
+ * directory rules of that kind (only those the filter does not rule out
+ * are looked up). */
+#define BW_DEFINE_WALK(fn, LD)                                                         \
+static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,             \
+			       struct dentry *dentry, __u32 what)                      \
+{                                                                                      \
+	__u32 dir_flag = (what & BW_WALK_FILES) ? BW_CFG_FILE_DIRS : BW_CFG_EXEC_DIRS; \
+	struct dentry *d = dentry, *parent;                                            \
+	struct super_block *sb;                                                        \
+	struct inode *inode;                                                           \
+	int depth;                                                                     \
+                                                                                       \
+	__builtin_memset(w, 0, sizeof(*w));                                            \
+	w->slot = v->slot;                                                             \
+	w->what = what;                                                                \
+	if (!dentry)                                                                   \
+		return;                                                                \
+	inode = LD(dentry, d_inode);                                                   \
+	if (!inode)                                                                    \
+		return; /* negative dentry: matches nothing */                         \
+	sb = LD(inode, i_sb);                                                          \
+	w->dev = LD(sb, s_dev);                                                        \
+	bw_walk_visit(w, LD(inode, i_ino), 0);                                         \
+	if (!(v->cfg->flags & dir_flag))                                               \
+		return;                                                                \
+	BW_UNROLL                                                                      \
+	for (depth = 1; depth <= BW_MAX_DIR_DEPTH; depth++) {                          \
+		__u64 ino;                                                             \
+                                                                                       \
+		parent = LD(d, d_parent);                                              \
+		if (!parent || parent == d)                                            \
+			return; /* root of this filesystem */                          \
+		d = parent;                                                            \
+		inode = LD(d, d_inode);                                                \
+		if (!inode)                                                            \
+			return;                                                        \
+		ino = LD(inode, i_ino);                                                \
+		if (bw_dir_maybe(v->filter, w->dev, ino))                              \
+			bw_walk_visit(w, ino, depth);                                  \
+	}                                                                              \
+	parent = LD(d, d_parent);                                                      \
+	if (parent && parent != d) { /* ancestors left unchecked */                    \
+		w->truncated = 1;                                                      \
+		bw_count(BW_COUNT_DIR_TRUNCATED);                                      \
+	}                                                                              \
+}
+
+BW_DEFINE_WALK(bw_walk, BW_LD_DIRECT)
+
+#endif /* BULWARK_WALK_BPF_H */

@@ -1,0 +1,101 @@
+#include "daemon/map_image.h"
+
+#include <cstring>
+#include <map>
+#include <string>
+
+#include <openssl/evp.h>
+
+namespace bulwark {
+
+uint32_t kernel_action(policy::RuleKind kind) {
+    switch (kind) {
+        case policy::RuleKind::protect_write: return BW_ACT_DENY_WRITE;
+        case policy::RuleKind::protect_all: return BW_ACT_DENY_ALL;
+        case policy::RuleKind::kill_on_open: return BW_ACT_KILL;
+        case policy::RuleKind::exec_allowlist: return BW_ACT_NONE;
+    }
+    return BW_ACT_NONE;
+}
+
+std::array<uint8_t, 32> rules_digest(const policy::CompiledPolicy& compiled) {
+    std::string text;
+    for (const auto& r : compiled.rules) {
+        // NUL-separated fields, one rule per line: unambiguous.
+        text += std::to_string(r.id) + '\0' + std::string(policy::to_string(r.kind)) + '\0' + r.policy + '\0' +
+                std::string(policy::to_string(r.mode)) + '\0' + r.path + '\0' + std::to_string(r.scope) + '\n';
+    }
+    std::array<uint8_t, 32> out{};
+    unsigned int len = 0;
+    EVP_Digest(text.data(), text.size(), out.data(), &len, EVP_sha256(), nullptr);
+    return out;
+}
+
+Result<MapImage> build_map_image(const policy::CompiledPolicy& compiled, uint32_t generation) {
+    if (generation == 0) return Error{"generation 0 is reserved for \"none\"", EINVAL};
+    if (compiled.allowlists.size() > BW_MAX_ALLOWLISTS)
+        return Error{"too many exec allowlists (" + std::to_string(compiled.allowlists.size()) + ", at most " +
+                         std::to_string(BW_MAX_ALLOWLISTS) + ")",
+                     E2BIG};
+    MapImage img;
+    img.generation = generation;
+    bw_gen_config& cfg = img.config;
+    cfg.magic = BW_STATE_MAGIC;
+    cfg.generation = generation;
+    cfg.n_allowlists = static_cast<uint32_t>(compiled.allowlists.size());
+    const auto digest = rules_digest(compiled);
+    std::memcpy(cfg.rules_digest, digest.data(), digest.size());
+
+    auto mark = [&](uint64_t dev, uint64_t ino) {
+        const uint32_t bit = bw_dir_filter_bit(dev, ino);
+        img.filter->words[bit / 64] |= uint64_t{1} << (bit % 64);
+    };
+
+    // Files: one entry per identity (the compiler applied precedence).
+    for (const auto& f : compiled.files) {
+        if (f.scope >= BW_MAX_SCOPES) return Error{"scope bit out of range", ERANGE};
+        img.file_keys.push_back({f.id.dev, f.id.ino});
+        img.file_rules.push_back({kernel_action(f.kind), f.rule_id, f.scope, f.audit ? BW_RULE_AUDIT : 0u});
+        if (f.directory) {
+            cfg.flags |= BW_CFG_FILE_DIRS;
+            mark(f.id.dev, f.id.ino);
+        }
+    }
+    if (!img.file_keys.empty()) cfg.flags |= BW_CFG_FILES;
+
+    // Exec allowlists: one entry per identity, with the bits of every
+    // allowlist holding it.
+    std::map<policy::FileIdentity, uint64_t> exec;
+    for (const auto& a : compiled.allowlists) {
+        if (a.index >= BW_MAX_ALLOWLISTS) return Error{"allowlist index out of range", ERANGE};
+        if (a.scope >= BW_MAX_SCOPES) return Error{"scope bit out of range", ERANGE};
+        cfg.allowlist_scope[a.index] = a.scope;
+        cfg.allowlist_rule[a.index] = a.rule_id;
+        cfg.allowlist_flags[a.index] = a.audit ? BW_RULE_AUDIT : 0u;
+        for (size_t i = 0; i < a.files.size(); ++i) {
+            exec[a.files[i]] |= uint64_t{1} << a.index;
+            if (i < a.directories.size() && a.directories[i]) {
+                cfg.flags |= BW_CFG_EXEC_DIRS;
+                mark(a.files[i].dev, a.files[i].ino);
+            }
+        }
+    }
+    for (const auto& [id, bits] : exec) {
+        img.exec_keys.push_back({id.dev, id.ino});
+        img.exec_allows.push_back({bits});
+    }
+
+    // Scopes: cgroup id -> bits of the scopes it starts.
+    std::map<uint64_t, uint64_t> scopes;
+    for (const auto& s : compiled.scopes) {
+        if (s.bit == BW_SCOPE_HOST || s.bit >= BW_MAX_SCOPES) return Error{"scope bit out of range", ERANGE};
+        for (uint64_t cg : s.cgroup_ids) scopes[cg] |= uint64_t{1} << s.bit;
+    }
+    for (const auto& [cg, bits] : scopes) {
+        img.scope_keys.push_back(cg);
+        img.scope_masks.push_back({bits});
+    }
+    return img;
+}
+
+}  // namespace bulwark

@@ -1,0 +1,79 @@
+// status.cpp — what `bulwarkctl status` shows, built as a DaemonStatus
+// (daemon/status_model.h).
+#include <unistd.h>
+
+#include <map>
+
+#include "daemon/daemon.h"
+#include "daemon/status_model.h"
+
+namespace bulwark {
+namespace {
+
+void count(RuleCounts& c, policy::RuleKind k) {
+    switch (k) {
+        case policy::RuleKind::protect_write:
+        case policy::RuleKind::protect_all: ++c.protected_files; break;
+        case policy::RuleKind::kill_on_open: ++c.kill_on_open; break;
+        case policy::RuleKind::exec_allowlist: ++c.exec_allowlist; break;
+    }
+}
+
+}  // namespace
+
+nlohmann::json Daemon::status() const {
+    DaemonStatus s;
+    s.pid = getpid();
+    s.version = BULWARK_VERSION;
+    s.mode = to_string(mode_);
+    s.attached = enforcer_->attached();
+    for (const auto& l : enforcer_->limitations()) s.limitations[l.rule_kind] = l.text;
+    s.started_at = format_wall_time(started_at_ns_);
+    s.policy_dir = config_.policy_dir;
+    s.audit_log = config_.audit_log;
+    s.journal = config_.journal;
+    s.generation = writer_->generation();
+    s.loaded_at = format_wall_time(loaded_at_ns_);
+    for (const auto& r : current_->rules) count(s.rules, r.kind);
+    s.file_entries = current_info_.file_entries;
+    s.exec_entries = current_info_.exec_entries;
+    s.scope_cgroups = current_info_.scope_entries;
+    // Per policy: mode, scope and rule counts.
+    std::map<std::string, PolicyStatus> per;
+    for (const auto& r : current_->rules) {
+        auto [it, fresh] = per.try_emplace(r.policy);
+        PolicyStatus& p = it->second;
+        if (fresh) {
+            p.name = r.policy;
+            p.mode = std::string(policy::to_string(r.mode));
+            if (r.scope != 0) {
+                p.cgroups.emplace();
+                for (const auto& sc : current_->scopes)
+                    if (sc.bit == r.scope) p.cgroups = sc.cgroup_paths;
+            }
+        }
+        count(p.rules, r.kind);
+    }
+    for (auto& [name, p] : per) s.policies.push_back(std::move(p));
+    const auto st = pipeline_->stats();
+    s.events = {st.delivered, st.verdicts, st.kernel_lost, st.queue_dropped, st.malformed, st.write_failed,
+                st.unattributed};
+    s.kernel.kill_failed = st.kernel.kill_failed;
+    s.kernel.walk_truncated = st.kernel.walk_truncated;
+    s.kernel.bad_state = st.kernel.bad_state;
+    s.kernel.no_policy = st.kernel.no_policy;
+    s.kernel.recursion_misses = st.kernel.recursion_misses;
+    s.persistence.pinned = pins_.has_value() && pins_unavailable_.empty();
+    s.persistence.pin_dir = config_.pin_dir;
+    s.persistence.unavailable = pins_unavailable_;
+    if (adopted_) s.persistence.adopted_generation = adopted_generation_;
+    if (last_reload_) {
+        const auto& r = *last_reload_;
+        s.last_reload = ReloadStatus{r.ok,         format_wall_time(r.wall_ns), r.duration_ms, r.parse_ms,
+                                     r.compile_ms, r.maps_ms,                   r.generation,  r.errors,
+                                     r.warnings};
+    }
+    return to_json(s);
+}
+
+}  // namespace bulwark

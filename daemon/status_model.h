@@ -1,0 +1,87 @@
+// status_model.h — `bulwarkctl status` as a type: built by bulwarkd
+// (daemon/status.cpp), sent as JSON over the control socket, read back and
+// rendered by bulwarkctl.  One definition of every key (docs/daemon.md
+// documents them); part of the small bulwark_control library.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/error.h"
+
+namespace bulwark {
+
+struct RuleCounts {
+    int protected_files = 0;  // "protectedFiles"
+    int kill_on_open = 0;     // "killOnOpen"
+    int exec_allowlist = 0;   // "execAllowlist"
+};
+
+struct PolicyStatus {
+    std::string name;
+    std::string mode;                                  // "enforce" / "audit"
+    std::optional<std::vector<std::string>> cgroups;   // nullopt: the whole host
+    RuleCounts rules;
+};
+
+struct EventCounts {
+    uint64_t delivered = 0, verdicts = 0, lost_kernel = 0, lost_queue = 0, malformed = 0, lost_write = 0;
+    uint64_t unattributed = 0;  // records of a generation bulwarkd did not know (before an adoption)
+};
+
+// What the kernel side could not carry out as the policy says.
+struct KernelGaps {
+    uint64_t kill_failed = 0;
+    uint64_t walk_truncated = 0;
+    uint64_t bad_state = 0;
+    uint64_t no_policy = 0;
+    std::map<std::string, uint64_t> recursion_misses;  // per program
+    uint64_t total() const;
+};
+
+struct Persistence {
+    bool pinned = false;            // enforcement outlives bulwarkd
+    std::string pin_dir;
+    std::string unavailable;        // why not, when !pinned
+    std::optional<uint32_t> adopted_generation;  // in force when this bulwarkd started
+};
+
+struct ReloadStatus {
+    bool ok = false;
+    std::string time;
+    double duration_ms = 0, parse_ms = 0, compile_ms = 0, maps_ms = 0;
+    uint32_t generation = 0;
+    std::vector<std::string> errors, warnings;
+};
+
+struct DaemonStatus {
+    int64_t pid = 0;
+    std::string version;
+    std::string mode;                                // "lsm" / "tracepoint"
+    std::vector<std::string> attached;
+    std::map<std::string, std::string> limitations;  // rule kind -> what this mode cannot do
+    std::string started_at, policy_dir, audit_log;
+    bool journal = false;
+    uint32_t generation = 0;
+    std::string loaded_at;
+    RuleCounts rules;
+    uint64_t file_entries = 0, exec_entries = 0, scope_cgroups = 0;
+    std::vector<PolicyStatus> policies;
+    EventCounts events;
+    KernelGaps kernel;
+    Persistence persistence;
+    std::optional<ReloadStatus> last_reload;
+};
+
+nlohmann::json to_json(const DaemonStatus& s);
+// Strict: a missing or mistyped key is an error that names it.
+Result<DaemonStatus> status_from_json(const nlohmann::json& j);
+// The text `bulwarkctl status` prints.
+std::string render_status_text(const DaemonStatus& s);
+
+}  // namespace bulwark
