@@ -5,8 +5,12 @@
 #   3 edit policy, `systemctl reload` -> new rule denies, old rule holds
 #   4 invalid policy -> `systemctl reload` fails, error with line:column in the
 #     journal, previous rules still enforced
-#   5 SIGSTOP -> the watchdog fires, systemd restarts it, enforcement returns
-#   6 `systemctl stop` detaches everything; `dpkg --purge` leaves nothing
+#   5 SIGSTOP -> the watchdog fires, systemd restarts it; enforcement never
+#     stopped (pinned)
+#   6 `systemctl restart`, `kill -9` (systemd restarts it) and `dpkg -i` of the
+#     same package again (the upgrade path) while a loop writes a deny-write
+#     file: no write gets through, the journal says enforcement stayed pinned
+#   7 `systemctl stop` detaches and unpins; `dpkg --purge` leaves nothing
 # Runs as root inside the VM; prints TAP; exits non-zero on any failure.
 set -u
 . /usr/libexec/bulwark-system-test/lib.sh
@@ -29,6 +33,11 @@ echo "$status" | sed 's/^/#   /'
 check "bulwarkctl status shows mode lsm" grep -q '^mode: lsm$' <<<"$status"
 check "bulwarkctl status shows the example policy" grep -q 'example-watch-credentials (audit' <<<"$status"
 wait_until 10 "the journal says the service is ready" journal_has '"MESSAGE"' 'daemon: ready'
+mount_opts() { awk -v m="$2" '$5 == m { o = $6 } END { print o }' "/proc/$1/mountinfo"; }
+pid=$(main_pid)
+check_match "bulwarkd sees /sys read-only (ProtectKernelTunables= spelled out)" '^ro' "$(mount_opts "$pid" /sys)"
+check_match "bulwarkd sees /proc/sys read-only" '^ro' "$(mount_opts "$pid" /proc/sys)"
+check_match "... and the bpf filesystem writable, for its pins" '^rw' "$(mount_opts "$pid" /sys/fs/bpf)"
 
 echo "# 2: a violation of the shipped example policy"
 echo 'appended' >> /etc/shadow
@@ -81,11 +90,62 @@ kill -STOP "$old_pid"
 new_pid_running() { p=$(main_pid); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old_pid" ] && systemctl is-active --quiet bulwark.service; }
 wait_until 120 "systemd restarted bulwarkd after the watchdog fired" new_pid_running
 check "the journal records the watchdog timeout" sh -c "journalctl -u bulwark --no-pager | grep -qi watchdog"
-check "enforcement is back after the restart" errno_of_cat /srv/data/secret.txt
+check "enforcement holds after the restart" errno_of_cat /srv/data/secret.txt
 
-echo "# 6: stop and purge"
+echo "# 6: restart, kill -9 and upgrade while writes hit a deny-write file"
+printf 'keep these bytes\n' > /srv/data/dw.txt
+printf '' > /srv/data/free.txt
+cat > /etc/bulwark/policies.d/dw.yaml <<'YAML'
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: protect-dw
+spec:
+  protectedFiles:
+    - path: /srv/data/dw.txt
+      deny: write
+YAML
+check "systemctl reload takes the deny-write rule" systemctl reload bulwark.service
+check "the pins are in bpffs" test -e /sys/fs/bpf/bulwark/links/bw_lsm_file_open
+dw_sum=$(sha256sum /srv/data/dw.txt)
+rm -f /tmp/writes-through /tmp/writer.stop
+# The writer: appends to the protected file (each success is logged) and, as
+# the control, to an unprotected one.
+( while [ ! -e /tmp/writer.stop ]; do
+      if echo x 2>/dev/null >> /srv/data/dw.txt; then echo through >> /tmp/writes-through; fi
+      echo x >> /srv/data/free.txt
+      sleep 0.01
+  done ) &
+writer=$!
+free_lines() { wc -l < /srv/data/free.txt; }
+writer_ran() { n=$(free_lines); [ "$n" -gt "$1" ]; }
+wait_until 30 "the writer runs" writer_ran 5
+old_pid=$(main_pid)
+check "systemctl restart bulwark" systemctl restart bulwark.service
+wait_until 60 "a new bulwarkd runs after the restart" new_pid_running
+wait_until 20 "the journal says the restart kept enforcement pinned" journal_has '"BULWARK_ENFORCEMENT":"pinned"' 'stays in force'
+n=$(free_lines); wait_until 30 "the writer runs on" writer_ran "$n"
+old_pid=$(main_pid)
+kill -9 "$old_pid"
+wait_until 120 "systemd restarted bulwarkd after kill -9" new_pid_running
+n=$(free_lines); wait_until 30 "the writer runs on" writer_ran "$n"
+check "dpkg -i of the same package again (upgrade path)" sh -c "dpkg -i '$DEB' >/tmp/dpkg-i2.log 2>&1"
+wait_until 120 "bulwark.service is active after the upgrade" systemctl is-active --quiet bulwark.service
+n=$(free_lines); wait_until 30 "the writer runs on" writer_ran "$n"
+touch /tmp/writer.stop
+wait "$writer"
+check "no write got through at any moment" test ! -e /tmp/writes-through
+check_eq "the deny-write file's bytes are unchanged" "$dw_sum" "$(sha256sum /srv/data/dw.txt)"
+check "the adopting bulwarkd says it took over" sh -c "journalctl -u bulwark --no-pager | grep -q 'adopting the enforcement a previous bulwarkd left'"
+status=$(bulwarkctl status 2>&1)
+check "bulwarkctl status shows persistence" grep -q '^persistence: pinned in /sys/fs/bpf/bulwark' <<<"$status"
+
+echo "# 7: stop and purge"
 check "systemctl stop bulwark" systemctl stop bulwark.service
 check "after stop, the file opens again (programs detached)" cat /srv/data/secret.txt
+check "after stop, nothing is pinned" test ! -e /sys/fs/bpf/bulwark
+check "the journal says stop detached enforcement" journal_has '"BULWARK_ENFORCEMENT":"detached"' 'detached and unpinned'
+check "writes to the deny-write file work again" sh -c "echo y >> /srv/data/dw.txt"
 check "dpkg --purge removes the package" sh -c "dpkg --purge bulwark >/tmp/dpkg-purge.log 2>&1"
 check "no configuration left" test ! -e /etc/bulwark
 check "no audit log left" test ! -e /var/log/bulwark
