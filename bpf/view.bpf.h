@@ -40,8 +40,19 @@ static __always_inline bool bw_view_get(struct bw_view *v)
 	struct bw_gen_config *c0, *c1;
 	struct bw_state s = {};
 
+	/* One copy: every later decision uses it.  The daemon's update of
+	 * bw_state is a copy, not atomic: a read that overlaps it may mix two
+	 * states, so an invalid copy is read once more before it counts. */
 	if (st)
-		s = *st; /* one copy: every later decision uses it */
+		s = *st;
+	if (s.magic == BW_STATE_MAGIC && s.active_slot < BW_SLOTS) {
+		slot = s.active_slot;
+		v->cfg = bpf_map_lookup_elem(&bw_config, &slot);
+		if (bw_slot_complete(v->cfg) && v->cfg->generation == s.generation)
+			goto found;
+	}
+	if (st)
+		s = *st;
 	if (s.magic == BW_STATE_MAGIC && s.active_slot < BW_SLOTS) {
 		slot = s.active_slot;
 		v->cfg = bpf_map_lookup_elem(&bw_config, &slot);
@@ -49,7 +60,6 @@ static __always_inline bool bw_view_get(struct bw_view *v)
 			goto found;
 	}
 	/* Last good: the newest complete slot. */
-	bw_count(BW_COUNT_BAD_STATE);
 	c0 = bpf_map_lookup_elem(&bw_config, &zero);
 	c1 = bpf_map_lookup_elem(&bw_config, &one);
 	if (bw_slot_complete(c0) && (!bw_slot_complete(c1) || c0->generation > c1->generation)) {
@@ -62,6 +72,7 @@ static __always_inline bool bw_view_get(struct bw_view *v)
 		bw_count(BW_COUNT_NO_POLICY);
 		return false;
 	}
+	bw_count(BW_COUNT_BAD_STATE);
 found:
 	if (!v->cfg)
 		return false;

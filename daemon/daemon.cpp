@@ -97,12 +97,13 @@ void Daemon::shut_down() {
              st.delivered, st.kernel_lost, st.queue_dropped, st.write_failed, st.malformed);
     std::string msg;
     if (how == ExitEnforcement::pinned) {
-        enforcer_->keep_links();
+        enforcer_->keep_links(true);
         msg = "exiting; generation " + std::to_string(writer_->generation()) + " stays in force, pinned in " +
               config_.pin_dir + ", until the next bulwarkd adopts it";
     } else {
         if (pins_)
             if (auto err = pins_->remove_all()) lg->error("{}", err->to_string());
+        enforcer_->keep_links(false);
         msg = "stopped; BPF programs detached and unpinned: nothing is enforced until bulwarkd starts again";
     }
     pipeline_.reset();
@@ -121,6 +122,7 @@ int Daemon::run() {
     int efd = epoll_create1(EPOLL_CLOEXEC);
     if (sfd < 0 || efd < 0) {
         lg->error("{}", errno_error("create signalfd/epoll").to_string());
+        exit_enforcement_ = ExitEnforcement::pinned;  // a failure is not a request to stop enforcing
         return kExitRuntime;
     }
     epoll_event e{};

@@ -29,6 +29,12 @@ Result<UniqueFd> acquire_instance_lock(const std::string& path) {
                          EBUSY};
         return Error{"lock " + path, err};
     }
+    // The file we locked must still be the one at `path` (not unlinked and
+    // replaced between our open and our flock).
+    struct stat held{}, now{};
+    if (fstat(fd.get(), &held) != 0 || stat(path.c_str(), &now) != 0 || held.st_ino != now.st_ino ||
+        held.st_dev != now.st_dev)
+        return Error{"lock " + path + ": the file was replaced while taking the lock", EBUSY};
     const std::string pid = std::to_string(getpid()) + "\n";
     if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), pid.data(), pid.size(), 0) < 0)
         return errno_error("write pid to " + path);

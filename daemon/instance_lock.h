@@ -11,7 +11,10 @@
 
 namespace bulwark {
 
-inline constexpr const char* kInstanceLockPath = "/run/bulwark/bulwarkd.lock";
+// Outside /run/bulwark: systemd removes the RuntimeDirectory= when the unit
+// fails, and a lock file deleted under its holder would let a second
+// bulwarkd lock a new one.
+inline constexpr const char* kInstanceLockPath = "/run/bulwarkd.lock";
 
 // An exclusive flock on `path` (its directory is created 0700 if missing),
 // held while the returned fd is open.  EWOULDBLOCK: another bulwarkd holds

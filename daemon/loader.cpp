@@ -146,7 +146,7 @@ public:
         for (size_t i = 0; i < links_.size(); ++i) out.push_back({link_progs_[i], bpf_link__fd(links_[i])});
         return out;
     }
-    void keep_links() override { keep_ = true; }
+    void keep_links(bool keep) override { keep_ = keep; }
 
     Skel* skel() { return skel_; }
 

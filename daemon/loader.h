@@ -72,8 +72,9 @@ public:
     virtual std::vector<NamedFd> programs() const = 0;             // loaded programs
     virtual std::vector<NamedFd> pinnable_maps() const = 0;        // bw_* maps
     virtual std::vector<NamedFd> links() const = 0;                // by program name, after attach()
-    // The links stay attached when this object goes (they are pinned).
-    virtual void keep_links() = 0;
+    // Whether the links stay attached when this object goes (they are
+    // pinned): set once they are pinned, cleared to detach.
+    virtual void keep_links(bool keep) = 0;
     // What this mode cannot do, per rule kind (empty for LSM mode).
     virtual std::vector<Limitation> limitations() const = 0;
 };

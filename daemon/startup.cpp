@@ -208,6 +208,8 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
             d->pins_unavailable_ = err->to_string();
             pinlog->error("enforcement will end when bulwarkd ends: {}", d->pins_unavailable_);
         } else {
+            // From now on a failure of this bulwarkd must not disable them.
+            d->enforcer_->keep_links(true);
             pinlog->info("pinned {} links and {} maps in {}: enforcement outlives bulwarkd",
                          d->enforcer_->links().size(), d->enforcer_->pinnable_maps().size(), d->config_.pin_dir);
         }
