@@ -32,33 +32,33 @@ static __always_inline bool bw_slot_complete(struct bw_gen_config *cfg)
 	return cfg && cfg->magic == BW_STATE_MAGIC && cfg->generation != 0;
 }
 
+/* Copies bw_state once and, when the copy names a complete slot holding
+ * its generation, sets *slot and *cfg to it. */
+static __always_inline bool bw_state_read(struct bw_state *st, __u32 *slot, struct bw_gen_config **cfg)
+{
+	struct bw_state s = {};
+
+	if (st)
+		s = *st;
+	if (s.magic != BW_STATE_MAGIC || s.active_slot >= BW_SLOTS)
+		return false;
+	*slot = s.active_slot;
+	*cfg = bpf_map_lookup_elem(&bw_config, slot);
+	return bw_slot_complete(*cfg) && (*cfg)->generation == s.generation;
+}
+
 /* False: no generation to decide by (the hook allows; counted). */
 static __always_inline bool bw_view_get(struct bw_view *v)
 {
-	__u32 zero = 0, one = 1, slot;
+	__u32 zero = 0, one = 1, slot = 0;
 	struct bw_state *st = bpf_map_lookup_elem(&bw_state, &zero);
 	struct bw_gen_config *c0, *c1;
-	struct bw_state s = {};
 
-	/* One copy: every later decision uses it.  The daemon's update of
-	 * bw_state is a copy, not atomic: a read that overlaps it may mix two
-	 * states, so an invalid copy is read once more before it counts. */
-	if (st)
-		s = *st;
-	if (s.magic == BW_STATE_MAGIC && s.active_slot < BW_SLOTS) {
-		slot = s.active_slot;
-		v->cfg = bpf_map_lookup_elem(&bw_config, &slot);
-		if (bw_slot_complete(v->cfg) && v->cfg->generation == s.generation)
-			goto found;
-	}
-	if (st)
-		s = *st;
-	if (s.magic == BW_STATE_MAGIC && s.active_slot < BW_SLOTS) {
-		slot = s.active_slot;
-		v->cfg = bpf_map_lookup_elem(&bw_config, &slot);
-		if (bw_slot_complete(v->cfg) && v->cfg->generation == s.generation)
-			goto found;
-	}
+	/* One copy decides.  The daemon's update of bw_state is a copy, not
+	 * atomic: a read that overlaps it may mix two states, so an invalid
+	 * copy is read once more before it counts. */
+	if (bw_state_read(st, &slot, &v->cfg) || bw_state_read(st, &slot, &v->cfg))
+		goto found;
 	/* Last good: the newest complete slot. */
 	c0 = bpf_map_lookup_elem(&bw_config, &zero);
 	c1 = bpf_map_lookup_elem(&bw_config, &one);
