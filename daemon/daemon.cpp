@@ -33,17 +33,12 @@ Daemon::~Daemon() {
 }
 
 void Daemon::notify_status() const {
-    int files = 0, kill = 0, exec = 0;
-    for (const auto& r : current_->rules) {
-        if (r.kind == policy::RuleKind::kill_on_open) ++kill;
-        else if (r.kind == policy::RuleKind::exec_allowlist) ++exec;
-        else ++files;
-    }
+    const RuleCounts c = rule_counts(*current_);
     sd_notifyf(0, "STATUS=enforcing in %s mode%s, policy generation %u: %d protectedFiles, %d killOnOpen, "
                   "%d execAllowlist rules%s",
                to_string(mode_),
                mode_ == EnforcementMode::tracepoint ? " (weaker: kills after the fact, see bulwarkctl status)" : "",
-               writer_->generation(), files, kill, exec,
+               writer_->generation(), c.protected_files, c.kill_on_open, c.exec_allowlist,
                pins_unavailable_.empty() ? "" : "; enforcement ends with bulwarkd (cannot pin)");
 }
 

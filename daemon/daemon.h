@@ -31,6 +31,7 @@
 #include "daemon/map_writer.h"
 #include "daemon/pins.h"
 #include "daemon/pipeline.h"
+#include "daemon/status_model.h"
 #include "policy/policy.h"
 #include "policy/unique_fd.h"
 
@@ -60,6 +61,8 @@ struct CompileOutcome {
     double compile_ms = 0;  // resolving paths to identities, precedence
 };
 CompileOutcome compile_policy_dir(const std::string& dir);
+// Rules per kind, as status, STATUS= and the start-up line show them.
+RuleCounts rule_counts(const policy::CompiledPolicy& compiled);
 // Every diagnostic to the log (subsystem "policy"), errors as errors.
 void log_diagnostics(const std::vector<policy::Diagnostic>& diags);
 

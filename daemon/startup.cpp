@@ -234,15 +234,10 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
         return kExitRuntime;
     }
 
-    int protected_files = 0, kill = 0, exec = 0;
-    for (const auto& r : outcome.compiled->rules) {
-        if (r.kind == policy::RuleKind::kill_on_open) ++kill;
-        else if (r.kind == policy::RuleKind::exec_allowlist) ++exec;
-        else ++protected_files;
-    }
+    const RuleCounts counts = rule_counts(*outcome.compiled);
     lg->info("enforcing in {} mode: {} protectedFiles, {} killOnOpen, {} execAllowlist rules ({} policies); "
              "audit log {}",
-             to_string(d->mode_), protected_files, kill, exec, outcome.policies, d->config_.audit_log);
+             to_string(d->mode_), counts.protected_files, counts.kill_on_open, counts.exec_allowlist, outcome.policies, d->config_.audit_log);
     return d;
 }
 

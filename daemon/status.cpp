@@ -21,6 +21,12 @@ void count(RuleCounts& c, policy::RuleKind k) {
 
 }  // namespace
 
+RuleCounts rule_counts(const policy::CompiledPolicy& compiled) {
+    RuleCounts c;
+    for (const auto& r : compiled.rules) count(c, r.kind);
+    return c;
+}
+
 nlohmann::json Daemon::status() const {
     DaemonStatus s;
     s.pid = getpid();
@@ -34,7 +40,7 @@ nlohmann::json Daemon::status() const {
     s.journal = config_.journal;
     s.generation = writer_->generation();
     s.loaded_at = format_wall_time(loaded_at_ns_);
-    for (const auto& r : current_->rules) count(s.rules, r.kind);
+    s.rules = rule_counts(*current_);
     s.file_entries = current_info_.file_entries;
     s.exec_entries = current_info_.exec_entries;
     s.scope_cgroups = current_info_.scope_entries;
