@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define BW_ABI_VERSION 2
+#define BW_ABI_VERSION 3
 
 #define BW_COMM_LEN 16
 #define BW_PATH_LEN 256
@@ -62,6 +62,8 @@ enum bw_event_kind {
 	BW_EV_FILE_OPEN = 1,   /* open of a protected / kill-on-open file */
 	BW_EV_EXEC = 2,        /* exec outside an allowlist */
 	BW_EV_FILE_CHANGE = 3, /* unlink, rename, link, truncate, chmod, ... of a guarded file */
+	BW_EV_PREEXISTING = 4, /* a descriptor on a covered file was open when its rule came into force */
+	BW_EV_FILE_ACCESS = 5, /* read, write or map through a descriptor no open check saw */
 };
 
 /* What a BW_EV_FILE_CHANGE tried (bw_event.op). */
@@ -77,7 +79,9 @@ enum bw_change_op {
 	BW_OP_CHOWN = 8,
 	BW_OP_SETXATTR = 9,
 	BW_OP_REMOVEXATTR = 10,
-	BW_OP_MAX = 10,
+	BW_OP_UTIMES = 11, /* utimensat, futimens, utime: the file's times */
+	BW_OP_MOUNT = 12,  /* a mount over the guarded file or one of its ancestors */
+	BW_OP_MAX = 12,
 };
 
 /* What happened (bw_event.verdict). */
@@ -95,6 +99,8 @@ enum bw_verdict {
 #define BW_EVF_NAME_ONLY (1u << 3)      /* path[] holds only the file's own name (hook had no path) */
 #define BW_EVF_DIR_MATCH (1u << 4)      /* matched through a directory rule on an ancestor */
 #define BW_EVF_WALK_TRUNCATED (1u << 5) /* ancestors above BW_MAX_DIR_DEPTH were not checked */
+#define BW_EVF_RECEIVED (1u << 6)       /* file_open: a descriptor received (SCM_RIGHTS, pidfd_getfd) */
+#define BW_EVF_MMAP_EXEC (1u << 7)      /* exec: a file mapped executable (mmap, mprotect), not execve */
 
 /* Map key of the file maps: a file identity.  dev uses the kernel's
  * encoding (major << 20 | minor), not glibc's st_dev. */
@@ -212,11 +218,39 @@ struct bw_event {
 	__u32 flags;      /* BW_EVF_* */
 	__u32 open_flags; /* f_flags of the open (file events) */
 	__u32 op;         /* enum bw_change_op (change events) */
+	__s32 fd;         /* preexisting: the holder's descriptor; else -1 */
+	__u32 _pad;
 	char comm[BW_COMM_LEN];
 	char path[BW_PATH_LEN];
 };
 
-#define BW_EVENT_SIZE 360
+#define BW_EVENT_SIZE 368
+
+/* The one running bulwarkd, single-entry array written by it at start-up
+ * (an adopting bulwarkd overwrites it).  The kernel side trusts this task
+ * alone with bulwark's own objects. */
+struct bw_self {
+	__u32 tgid;       /* bulwarkd's process id */
+	__u32 host_mnt_ns; /* inode number of the host's mount namespace (PID 1's) */
+};
+
+/* Inode storage of the LSM object: an inode some descriptor held open when
+ * a generation came into force, and which a rule of that generation covered.
+ * Reads, writes and maps of a marked inode are checked like an open; of any
+ * other inode they cost one storage lookup (docs/architecture.md,
+ * "Descriptors opened earlier"). */
+struct bw_mark {
+	__u32 generation; /* the generation that marked it */
+	__u32 _pad;
+};
+
+/* What the preexisting-descriptor iterator writes to its seq file per
+ * descriptor it reported: the daemon takes each (pidfd_getfd) so that the
+ * LSM program marks its inode. */
+struct bw_preexisting {
+	__u32 tgid;
+	__s32 fd;
+};
 
 #ifdef __cplusplus
 static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
@@ -226,6 +260,9 @@ static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
+static_assert(sizeof(struct bw_self) == 8, "bw_self layout");
+static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
+static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #else
 _Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 _Static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
@@ -234,6 +271,9 @@ _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 _Static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 _Static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
+_Static_assert(sizeof(struct bw_self) == 8, "bw_self layout");
+_Static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
+_Static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #endif
 
 /* Kernel dev_t encoding (include/linux/kdev_t.h: MINORBITS 20). */

@@ -21,10 +21,19 @@ struct super_block {
 	dev_t s_dev;
 };
 
+struct hlist_node {
+	struct hlist_node *next;
+};
+
+struct hlist_head {
+	struct hlist_node *first;
+};
+
 struct inode {
 	umode_t i_mode;
 	struct super_block *i_sb;
 	unsigned long i_ino;
+	struct hlist_head i_dentry; /* the inode's dentries (d_u.d_alias) */
 };
 
 struct qstr {
@@ -35,6 +44,9 @@ struct dentry {
 	struct dentry *d_parent;
 	struct qstr d_name;
 	struct inode *d_inode;
+	union {
+		struct hlist_node d_alias;
+	} d_u;
 };
 
 struct vfsmount;
@@ -70,14 +82,81 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
+typedef struct {
+	__u32 val;
+} kuid_t;
+
+typedef struct {
+	__u32 val;
+} kgid_t;
+
+struct cred {
+	kuid_t uid;
+	kgid_t gid;
+};
+
+struct kernfs_node {
+	__u64 id;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct css_set {
+	struct cgroup *dfl_cgrp;
+};
+
+struct ns_common {
+	unsigned int inum;
+};
+
+struct mnt_namespace {
+	struct ns_common ns;
+};
+
+struct nsproxy {
+	struct mnt_namespace *mnt_ns;
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;
 	struct files_struct *files;
+	const struct cred *cred;
+	struct css_set *cgroups;
+	struct nsproxy *nsproxy;
+	char comm[16];
+};
+
+struct vm_area_struct {
+	unsigned long vm_flags;
+	struct file *vm_file;
+};
+
+struct iattr {
+	unsigned int ia_valid;
+};
+
+struct mnt_idmap; /* 6.3+: the first argument of some inode hooks */
+
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
 };
 
 #pragma clang attribute pop
+
+/* The context of an iter/task_file program: one open descriptor of one
+ * task (threads sharing the table are visited once). */
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
+};
 
 /* The record of the syscalls:sys_exit_* trace events (the ftrace event
  * format, a stable ABI: see events/syscalls/sys_exit_openat/format). */
@@ -89,7 +168,19 @@ struct bw_syscall_exit {
 };
 
 /* Kernel constants we rely on (stable ABI values). */
+#define BW_FMODE_READ 0x1u
 #define BW_FMODE_WRITE 0x2u
+#define BW_MAY_WRITE 0x2 /* file_permission's mask */
+#define BW_PROT_WRITE 0x2
+#define BW_PROT_EXEC 0x4
+#define BW_MAP_SHARED 0x1
+#define BW_VM_EXEC 0x4ul
+#define BW_ATTR_ATIME (1u << 4) /* struct iattr.ia_valid */
+#define BW_ATTR_MTIME (1u << 5)
+#define BW_MS_REMOUNT 32ul      /* mount(2) flags */
+#define BW_MS_BIND 4096ul
+#define BW_MS_MOVE 8192ul
+#define BW_MS_PROPAGATION (0x100000ul | 0x40000ul | 0x80000ul | 0x20000ul) /* UNBINDABLE PRIVATE SLAVE SHARED */
 #define BW_O_TRUNC 01000u
 #define BW_EPERM 1
 #define BW_SIGKILL 9

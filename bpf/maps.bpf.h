@@ -97,6 +97,13 @@ struct {
 } bw_counters SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_self);
+} bw_self SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized by the daemon before load */
 } bw_events SEC(".maps");
@@ -131,7 +138,19 @@ const volatile struct {
 	struct bw_state state;
 	struct bw_counters counters;
 	struct bw_dir_filter dir_filter;
+	struct bw_self self;
+	struct bw_mark mark;
+	struct bw_preexisting preexisting;
 } bw_abi_types = {};
+
+/* Is the current task the running bulwarkd (bw_self)? */
+static __always_inline bool bw_current_is_self(void)
+{
+	__u32 zero = 0;
+	struct bw_self *self = bpf_map_lookup_elem(&bw_self, &zero);
+
+	return self && self->tgid && self->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
+}
 
 enum bw_counter_field {
 	BW_COUNT_EMITTED,

@@ -26,6 +26,10 @@ struct bw_report {
 	__u32 flags;      /* BW_EVF_* */
 	__u32 open_flags;
 	__u32 op;
+	/* The task the record is about when it is not the current one (the
+	 * holder of a preexisting descriptor, a BTF pointer), and its fd. */
+	struct task_struct *holder;
+	__s32 fd;
 };
 
 /* The identity of `inode`, a BTF pointer. */
@@ -44,6 +48,7 @@ static __always_inline struct bw_file_key bw_key_of_inode(struct inode *inode)
  * path is chosen at compile time (bpf_d_path is refused outside LSM hooks). */
 static __always_inline void bw_report(const struct bw_report *r, enum bw_path_source source, const void *path)
 {
+	struct task_struct *holder = r->holder;
 	struct bw_event *ev;
 	struct task_struct *task;
 	__u64 pid_tgid, uid_gid;
@@ -55,15 +60,26 @@ static __always_inline void bw_report(const struct bw_report *r, enum bw_path_so
 		bw_count(BW_COUNT_LOST);
 		return;
 	}
-	pid_tgid = bpf_get_current_pid_tgid();
-	uid_gid = bpf_get_current_uid_gid();
-	task = (struct task_struct *)bpf_get_current_task();
+	if (holder) {
+		pid_tgid = ((__u64)holder->tgid << 32) | (__u32)holder->pid;
+		uid_gid = ((__u64)holder->cred->gid.val << 32) | holder->cred->uid.val;
+		ev->cgroup_id = holder->cgroups->dfl_cgrp->kn->id;
+		task = holder;
+		bpf_probe_read_kernel(ev->comm, sizeof(ev->comm), holder->comm);
+		ev->fd = r->fd;
+	} else {
+		pid_tgid = bpf_get_current_pid_tgid();
+		uid_gid = bpf_get_current_uid_gid();
+		ev->cgroup_id = bpf_get_current_cgroup_id();
+		task = (struct task_struct *)bpf_get_current_task();
+		bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+		ev->fd = -1;
+	}
 
 	ev->size = sizeof(*ev);
 	ev->abi = BW_ABI_VERSION;
 	ev->kind = r->kind;
 	ev->ts_boot_ns = bpf_ktime_get_boot_ns();
-	ev->cgroup_id = bpf_get_current_cgroup_id();
 	ev->dev = r->key.dev;
 	ev->ino = r->key.ino;
 	ev->pid = pid_tgid >> 32;
@@ -78,7 +94,7 @@ static __always_inline void bw_report(const struct bw_report *r, enum bw_path_so
 	ev->flags = r->flags;
 	ev->open_flags = r->open_flags;
 	ev->op = r->op;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	ev->_pad = 0;
 	ev->path[0] = 0;
 	if (source == BW_PATH_D_PATH) {
 		n = bpf_d_path((struct path *)path, ev->path, sizeof(ev->path));

@@ -180,5 +180,26 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 }
 
 BW_DEFINE_WALK(bw_walk, BW_LD_DIRECT)
+BW_DEFINE_WALK(bw_walk_probe, BW_LD_PROBE)
+
+/* The walk of an open file (a BTF pointer).  Normally its path's dentry.
+ * A file overlayfs opened on one of its layers has the overlay's path but
+ * the layer's inode: then the walk starts at that inode's own dentry (its
+ * first alias, found with probe reads), so the rules on the layer's files
+ * and directories hold when they are reached through an overlay mount. */
+static __always_inline void bw_walk_file(struct bw_walk *w, const struct bw_view *v, struct file *file,
+					 __u32 what)
+{
+	struct inode *inode = file->f_inode;
+	__u64 first = 0;
+
+	if (file->f_path.dentry->d_inode == inode || !inode) {
+		bw_walk(w, v, file->f_path.dentry, what);
+		return;
+	}
+	bpf_probe_read_kernel(&first, sizeof(first), &inode->i_dentry.first);
+	bw_walk_probe(w, v, first ? (struct dentry *)(first - bpf_core_field_offset(struct dentry, d_u)) : NULL,
+		      what);
+}
 
 #endif /* BULWARK_WALK_BPF_H */

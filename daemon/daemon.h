@@ -102,6 +102,9 @@ private:
     ReloadResult reload();
     // Registers `compiled` as the next generation, writes it and switches.
     Result<GenerationInfo> install(const std::shared_ptr<const policy::CompiledPolicy>& compiled, double& ms);
+    // After a switch to `generation`: descriptors opened before it
+    // (daemon/preexisting.h).
+    void mark_preexisting(uint32_t generation);
     nlohmann::json status() const;
     nlohmann::json handle(const nlohmann::json& request);
     void notify_status() const;

@@ -38,13 +38,17 @@ Result<Event> decode_event(const void* data, size_t size) {
         return Error{"event record of ABI version " + std::to_string(r.abi) + ", expected " +
                          std::to_string(BW_ABI_VERSION),
                      EBADMSG};
-    if (r.kind != BW_EV_FILE_OPEN && r.kind != BW_EV_EXEC && r.kind != BW_EV_FILE_CHANGE)
+    if (r.kind != BW_EV_FILE_OPEN && r.kind != BW_EV_EXEC && r.kind != BW_EV_FILE_CHANGE &&
+        r.kind != BW_EV_PREEXISTING && r.kind != BW_EV_FILE_ACCESS)
         return Error{"event record of unknown kind " + std::to_string(r.kind), EBADMSG};
     if (r.kind == BW_EV_FILE_CHANGE && (r.op == BW_OP_NONE || r.op > BW_OP_MAX))
         return Error{"change event with unknown operation " + std::to_string(r.op), EBADMSG};
     if (r.verdict != BW_VERDICT_DENIED && r.verdict != BW_VERDICT_KILLED && r.verdict != BW_VERDICT_AUDITED &&
         r.verdict != BW_VERDICT_KILL_FAILED)
         return Error{"event record with unknown verdict " + std::to_string(r.verdict), EBADMSG};
+    if ((r.kind == BW_EV_PREEXISTING) != (r.fd >= 0))
+        return Error{"event record of kind " + std::to_string(r.kind) + " with descriptor " + std::to_string(r.fd),
+                     EBADMSG};
     if (r.kind != BW_EV_EXEC && (r.action < BW_ACT_DENY_WRITE || r.action > BW_ACT_KILL))
         return Error{"file event with unknown action " + std::to_string(r.action), EBADMSG};
     ev.comm = bounded_string(r.comm, sizeof(r.comm));
@@ -56,6 +60,8 @@ const char* kind_name(const Event& ev) {
     switch (ev.raw.kind) {
         case BW_EV_EXEC: return "exec";
         case BW_EV_FILE_CHANGE: return "file_change";
+        case BW_EV_PREEXISTING: return "preexisting";
+        case BW_EV_FILE_ACCESS: return "file_access";
         default: return "file_open";
     }
 }
@@ -72,11 +78,18 @@ const char* op_name(const Event& ev) {
         case BW_OP_CHOWN: return "chown";
         case BW_OP_SETXATTR: return "setxattr";
         case BW_OP_REMOVEXATTR: return "removexattr";
+        case BW_OP_UTIMES: return "utimes";
+        case BW_OP_MOUNT: return "mount";
         default: return "";
     }
 }
 
 namespace {
+
+// Records about one descriptor's access to a file (open_flags, write).
+bool has_open_flags(const bw_event& r) {
+    return r.kind == BW_EV_FILE_OPEN || r.kind == BW_EV_PREEXISTING || r.kind == BW_EV_FILE_ACCESS;
+}
 
 // The path to show: the kernel's, else (exact match) the rule's, else none.
 std::string shown_path(const Event& ev, const EventContext& ctx) {
@@ -155,10 +168,13 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
     j["cgroup_id"] = r.cgroup_id;
     j["dev"] = policy::format_kernel_dev(r.dev);
     j["ino"] = r.ino;
-    if (r.kind == BW_EV_FILE_OPEN) {
+    if (has_open_flags(r)) {
         j["open_flags"] = r.open_flags;
         j["write"] = (r.flags & BW_EVF_WRITE) != 0;
     }
+    if (r.kind == BW_EV_PREEXISTING) j["fd"] = r.fd;
+    if (r.flags & BW_EVF_RECEIVED) j["received"] = true;
+    if (r.flags & BW_EVF_MMAP_EXEC) j["mmap"] = true;
     if (r.flags & BW_EVF_PATH_TRUNCATED) j["path_truncated"] = true;
     if (r.flags & BW_EVF_WALK_TRUNCATED) j["walk_truncated"] = true;
     if (enr) {
@@ -236,14 +252,16 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     w.str("comm", ev.comm);
     w.str("dev", policy::format_kernel_dev(r.dev));
     if (enr) w.str_or_null("exe", enr->exe);
+    if (r.kind == BW_EV_PREEXISTING) w.num("fd", uint64_t(r.fd));
     w.num("generation", r.generation);
     w.num("gid", r.gid);
     w.num("ino", r.ino);
     w.str("kind", kind_name(ev));
+    if (r.flags & BW_EVF_MMAP_EXEC) w.boolean("mmap", true);
     w.str("mode", to_string(ctx.mode));
     if (r.flags & BW_EVF_NAME_ONLY) w.str("name", ev.path);
     if (r.kind == BW_EV_FILE_CHANGE) w.str("op", op_name(ev));
-    if (r.kind == BW_EV_FILE_OPEN) w.num("open_flags", r.open_flags);
+    if (has_open_flags(r)) w.num("open_flags", r.open_flags);
     if (enr) w.str_or_null("parent_comm", enr->parent_comm);
     w.str_or_null("path", path);
     w.str("path_source", kernel_path ? "kernel" : "policy");
@@ -257,6 +275,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
         w.str("policy_mode", r.verdict == BW_VERDICT_AUDITED ? "audit" : "enforce");
     }
     w.num("ppid", r.ppid);
+    if (r.flags & BW_EVF_RECEIVED) w.boolean("received", true);
     if (ctx.rule) {
         w.str("rule", policy::to_string(ctx.rule->kind));
         w.num("rule_id", r.rule_id);
@@ -277,16 +296,25 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     w.num("v", kAuditSchemaVersion);
     w.boolean("via_directory", (r.flags & BW_EVF_DIR_MATCH) != 0);
     if (r.flags & BW_EVF_WALK_TRUNCATED) w.boolean("walk_truncated", true);
-    if (r.kind == BW_EV_FILE_OPEN) w.boolean("write", (r.flags & BW_EVF_WRITE) != 0);
+    if (has_open_flags(r)) w.boolean("write", (r.flags & BW_EVF_WRITE) != 0);
     w.end();
 }
 
 std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichment* enr) {
     const bw_event& r = ev.raw;
-    std::string what = r.kind == BW_EV_EXEC          ? "exec"
-                       : r.kind == BW_EV_FILE_CHANGE ? op_name(ev)
-                       : (r.flags & BW_EVF_WRITE)    ? "write-open"
-                                                     : "open";
+    const bool writing = (r.flags & BW_EVF_WRITE) != 0;
+    std::string what;
+    switch (r.kind) {
+        case BW_EV_EXEC: what = (r.flags & BW_EVF_MMAP_EXEC) ? "executable mapping" : "exec"; break;
+        case BW_EV_FILE_CHANGE: what = op_name(ev); break;
+        case BW_EV_PREEXISTING:
+            what = std::string(writing ? "writable" : "readable") + " descriptor " + std::to_string(r.fd) +
+                   " opened before the rule";
+            break;
+        case BW_EV_FILE_ACCESS: what = writing ? "write" : "read"; break;
+        default:
+            what = std::string((r.flags & BW_EVF_RECEIVED) ? "received " : "") + (writing ? "write-open" : "open");
+    }
     std::string verdict = verdict_name(ev);
     std::string path = shown_path(ev, ctx);
     if (path.empty()) path = (r.flags & BW_EVF_NAME_ONLY) ? "…/" + ev.path : "?";

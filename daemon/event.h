@@ -42,7 +42,7 @@ struct EventContext {
 // Audit record schema version (docs/audit-log.md).
 inline constexpr int kAuditSchemaVersion = 1;
 
-const char* kind_name(const Event& ev);     // "file_open", "exec", "file_change"
+const char* kind_name(const Event& ev);     // "file_open", "exec", "file_change", "preexisting", "file_access"
 const char* op_name(const Event& ev);       // change events: "unlink", "rename", ...; else ""
 const char* verdict_name(const Event& ev);  // "denied", "killed", "allowed-by-audit"
 

@@ -27,11 +27,13 @@ int priority_of(const Event& ev) {
 }  // namespace
 
 const char* message_id_for(const Event& ev) {
+    if (ev.raw.kind == BW_EV_PREEXISTING) return message_id::kPreexisting;
     if (ev.raw.verdict == BW_VERDICT_AUDITED) return message_id::kAudited;
     if (ev.raw.verdict == BW_VERDICT_KILL_FAILED) return message_id::kKillFailed;
     switch (ev.raw.kind) {
         case BW_EV_EXEC: return message_id::kExecDenied;
         case BW_EV_FILE_CHANGE: return message_id::kChangeDenied;
+        case BW_EV_FILE_ACCESS: return message_id::kAccessDenied;
         default: return ev.raw.verdict == BW_VERDICT_KILLED ? message_id::kOpenKilled : message_id::kOpenDenied;
     }
 }

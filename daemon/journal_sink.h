@@ -22,6 +22,10 @@ inline constexpr const char* kOpenDenied = "7594366912ef4fdabad5446b0e83e52a";
 inline constexpr const char* kOpenKilled = "80ed04458e614ad0966bb88bddfac3bb";
 inline constexpr const char* kExecDenied = "0ebd8c7cf14d4f3fa8a1ec47e2ae0241";
 inline constexpr const char* kChangeDenied = "ad7056bef25e42da81b128581c313bb5";
+// A descriptor open when its rule came into force (audit kind preexisting).
+inline constexpr const char* kPreexisting = "3169e3d9f58b4b28b98c9fb6a4edc9c7";
+// A read, write or map through such a descriptor, refused (kind file_access).
+inline constexpr const char* kAccessDenied = "a947d6a069434f689d3d1df7ea69ea5d";
 inline constexpr const char* kAudited = "6ce56fde6d3440c597a3b5247e34f534";
 inline constexpr const char* kLost = "9bcb42068bd74421937987627bc27d2a";
 // A rule said kill and the kernel could not send the signal.

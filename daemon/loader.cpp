@@ -62,6 +62,12 @@ std::string reuse_mismatch(bpf_object* obj, const std::map<std::string, int>& re
     return "";
 }
 
+// Iterator programs are run, not attached.
+bool is_iterator(const bpf_program* prog) {
+    return bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+           bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER;
+}
+
 // Everything both modes share: the skeleton, its links, its maps.
 template <typename Skel, void (*Destroy)(Skel*)>
 class SkeletonEnforcer : public Enforcer {
@@ -82,6 +88,7 @@ public:
             bpf_map__fd(skel_->maps.bw_scopes),     bpf_map__fd(skel_->maps.bw_config),
             bpf_map__fd(skel_->maps.bw_dir_filter), bpf_map__fd(skel_->maps.bw_state),
             bpf_map__fd(skel_->maps.bw_counters),   bpf_map__fd(skel_->maps.bw_fence),
+            bpf_map__fd(skel_->maps.bw_self),
         };
     }
     int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }
@@ -110,6 +117,7 @@ public:
         bpf_program* prog = nullptr;
         bpf_object__for_each_program(prog, skel_->obj) {
             if (!bpf_program__autoload(prog)) continue;  // a variant this kernel does not use
+            if (is_iterator(prog)) continue;             // run on demand (scan_preexisting)
             bpf_link* link = bpf_program__attach(prog);
             if (!link) {
                 const int err = errno;
@@ -148,6 +156,41 @@ public:
     }
     void keep_links(bool keep) override { keep_ = keep; }
 
+    Result<std::vector<bw_preexisting>> scan_preexisting() override {
+        bpf_link* link = bpf_program__attach_iter(skel_->progs.bw_iter_preexisting, nullptr);
+        if (!link) return errno_error("attach iter/task_file");
+        std::vector<bw_preexisting> out;
+        const int fd = bpf_iter_create(bpf_link__fd(link));
+        if (fd < 0) {
+            const int err = errno;
+            bpf_link__destroy(link);
+            return Error{"create task_file iterator", err};
+        }
+        // The seq file holds whole entries; read() returns them in batches.
+        std::vector<char> buf(64 * 1024);
+        std::string pending;
+        for (;;) {
+            const ssize_t n = read(fd, buf.data(), buf.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                const int err = errno;
+                close(fd);
+                bpf_link__destroy(link);
+                return Error{"read task_file iterator", err};
+            }
+            if (n == 0) break;
+            pending.append(buf.data(), size_t(n));
+        }
+        close(fd);
+        bpf_link__destroy(link);
+        if (pending.size() % sizeof(bw_preexisting) != 0)
+            return Error{"task_file iterator returned " + std::to_string(pending.size()) + " bytes, not whole entries",
+                         EBADMSG};
+        out.resize(pending.size() / sizeof(bw_preexisting));
+        std::memcpy(out.data(), pending.data(), pending.size());
+        return out;
+    }
+
     Skel* skel() { return skel_; }
 
 private:
@@ -182,13 +225,16 @@ public:
                  (protect_audit_only_ ? "they are only reported (tracepointProtectedFiles: audit)"
                                       : "the opener is killed after the open succeeded (before it returns)") +
                  "; an O_TRUNC open has truncated the file before that; unlink, rename, link, truncate(2), chmod, "
-                 "chown and xattr changes are not seen; opens through io_uring are not seen"},
+                 "chown, times and xattr changes are not seen; opens through io_uring are not seen; descriptors "
+                 "opened before the rule, or received from another process, keep reading and writing (reported as "
+                 "preexisting)"},
             {"killOnOpen",
              "the open succeeds and the opener is killed before the syscall returns (it reads nothing); an O_TRUNC "
              "open has truncated the file; opens through io_uring are not seen"},
             {"execAllowlist",
              "the exec succeeds and the process is killed before its first instruction; for a script only its "
-             "interpreter is checked"},
+             "interpreter is checked; code mapped executable without an exec (ld.so run directly, LD_PRELOAD, "
+             "dlopen) is not seen"},
         };
     }
 
@@ -200,14 +246,15 @@ private:
 
 const char* to_string(EnforcementMode m) { return m == EnforcementMode::lsm ? "lsm" : "tracepoint"; }
 
-// Whether the running kernel has kfunc `name` (its BTF says so).
-bool kernel_has_kfunc(const char* name) {
+// Whether the running kernel's BTF has `name` of `kind`.
+bool kernel_btf_has(const char* name, int kind) {
     btf* vmlinux = btf__load_vmlinux_btf();
     if (!vmlinux) return false;
-    const bool found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) >= 0;
+    const bool found = btf__find_by_name_kind(vmlinux, name, kind) >= 0;
     btf__free(vmlinux);
     return found;
 }
+bool kernel_has_kfunc(const char* name) { return kernel_btf_has(name, BTF_KIND_FUNC); }
 
 std::string active_lsm_list() {
     std::ifstream in("/sys/kernel/security/lsm");
@@ -230,6 +277,10 @@ Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts) {
     auto e = std::make_unique<LsmEnforcer>(skel, EnforcementMode::lsm, lsm_hint);
     if (int err = bpf_map__set_max_entries(skel->maps.bw_events, opts.ring_buffer_bytes); err)
         return Error{"size ring buffer bw_events", -err};
+    // inode_setattr: (dentry, attr) before 6.3, (idmap, dentry, attr) since.
+    const bool idmap = kernel_btf_has("mnt_idmap", BTF_KIND_STRUCT);
+    bpf_program__set_autoload(skel->progs.bw_lsm_inode_setattr, !idmap);
+    bpf_program__set_autoload(skel->progs.bw_lsm_inode_setattr_idmap, idmap);
     e->reuse(opts.reuse_maps);
     if (int err = bulwark_lsm__load(skel); err) {
         std::string what = "load BPF LSM programs";

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bulwark_abi.h"
 #include "daemon/error.h"
 
 namespace bulwark {
@@ -31,6 +32,7 @@ struct PolicyMapFds {
     int state = -1;
     int counters = -1;
     int fence = -1;
+    int self = -1;  // bw_self: the running bulwarkd (bulwark_abi.h)
 };
 
 struct LoadOptions {
@@ -77,6 +79,11 @@ public:
     virtual void keep_links(bool keep) = 0;
     // What this mode cannot do, per rule kind (empty for LSM mode).
     virtual std::vector<Limitation> limitations() const = 0;
+    // Runs the preexisting-descriptor iterator (bpf/preexisting.bpf.h) over
+    // every open descriptor once: the generation in force reports each one
+    // a rule covers, and returns those whose holder bulwarkd must take
+    // (pidfd_getfd) so that the LSM marks their inode (daemon/preexisting.h).
+    virtual Result<std::vector<bw_preexisting>> scan_preexisting() = 0;
 };
 
 // The ways bulwarkd can enforce; daemon/startup.cpp tries them in this

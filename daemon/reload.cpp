@@ -8,6 +8,7 @@
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/map_image.h"
+#include "daemon/preexisting.h"
 
 namespace bulwark {
 namespace {
@@ -31,7 +32,7 @@ void log_diagnostics(const std::vector<policy::Diagnostic>& diags) {
 CompileOutcome compile_policy_dir(const std::string& dir) {
     CompileOutcome out;
     auto t = std::chrono::steady_clock::now();
-    auto parsed = policy::parse_policy_paths({dir});
+    auto parsed = policy::parse_policy_paths({dir}, /*trusted_only=*/true);
     out.parse_ms = ms_since(t);
     out.diagnostics = parsed.diagnostics;
     out.policies = parsed.policies.size();
@@ -65,6 +66,35 @@ Result<GenerationInfo> Daemon::install(const std::shared_ptr<const policy::Compi
     return info;
 }
 
+void Daemon::mark_preexisting(uint32_t generation) {
+    auto lg = log::get("preexisting");
+    const auto t = std::chrono::steady_clock::now();
+    auto out = bulwark::mark_preexisting(*enforcer_);
+    if (!out) {
+        lg->error("generation {}: descriptors opened before it could not be looked for: {}; they keep the access "
+                  "they had",
+                  generation, out.error().to_string());
+        return;
+    }
+    if (mode_ == EnforcementMode::tracepoint) {
+        lg->info("generation {}: descriptors opened before it are reported (audit kind preexisting), not enforced: "
+                 "tracepoint mode sees no read or write ({:.1f} ms)",
+                 generation, ms_since(t));
+        return;
+    }
+    if (out->to_mark == 0) {
+        lg->info("generation {}: no descriptor opened before it needs checking ({:.1f} ms)", generation, ms_since(t));
+        return;
+    }
+    lg->info("generation {}: {} descriptors opened before it are on files its enforcing rules cover: {} now checked "
+             "at every read, write and map, {} already closed ({:.1f} ms)",
+             generation, out->to_mark, out->marked, out->gone, ms_since(t));
+    if (out->failed)
+        lg->error("generation {}: {} descriptors opened before it could not be taken and keep the access they had "
+                  "(first: {})",
+                  generation, out->failed, out->first_failure);
+}
+
 ReloadResult Daemon::reload() {
     auto lg = log::get("policy");
     ReloadResult r;
@@ -91,6 +121,7 @@ ReloadResult Daemon::reload() {
         loaded_at_ns_ = wall_now_ns();
         r.ok = true;
         r.generation = gen->generation;
+        mark_preexisting(gen->generation);
     }
     r.duration_ms = ms_since(t0);
     // Compiling a large policy frees hundreds of MB of parse trees; give

@@ -3,6 +3,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -28,6 +30,17 @@ std::vector<Variant> candidates(ModeSetting m) {
     return {Variant::lsm, Variant::tp_syscall_events, Variant::tp_raw};
 }
 
+// bw_self: this process, and the host's mount namespace (PID 1's; 0 when
+// this process may not see it, e.g. in a container).
+Status write_self(int self_fd) {
+    struct stat st {};
+    const uint32_t mnt_ns = stat("/proc/1/ns/mnt", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
+    const bw_self self{static_cast<uint32_t>(getpid()), mnt_ns};
+    const uint32_t zero = 0;
+    if (bpf_map_update_elem(self_fd, &zero, &self, BPF_ANY) != 0) return errno_error("write bw_self");
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& opts) {
@@ -45,6 +58,8 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     }
 
     auto cfg = load_config(opts.config_path);
+    // StrictModes: settings only root can change (policy.h, check_trusted).
+    for (auto& diag : policy::check_trusted(opts.config_path)) cfg.diagnostics.push_back(std::move(diag));
     log_diagnostics(cfg.diagnostics);
     if (!cfg.ok()) {
         lg->error("settings {} are invalid; not starting", opts.config_path);
@@ -134,6 +149,11 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
         if (e && !lo.reuse_maps.empty() && !(*e)->reused_maps())
             pinlog->warn("the pinned maps do not fit this build ({}): fresh maps", (*e)->reuse_refused());
         if (e) {
+            // Before any program runs: which process is bulwarkd.
+            if (auto err = write_self((*e)->maps().self)) {
+                loader_log->error("{}", err->to_string());
+                return kExitRuntime;
+            }
             // Reused maps: continue from what they hold now (an attempt
             // before this one may have switched them already).
             const PolicyMapFds fds = (*e)->maps();
@@ -233,6 +253,9 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
         log::get("events")->error("{}", err->to_string());
         return kExitRuntime;
     }
+
+    // Descriptors opened before generation 1 (or before the adopted one).
+    d->mark_preexisting(d->writer_->generation());
 
     const RuleCounts counts = rule_counts(*outcome.compiled);
     lg->info("enforcing in {} mode: {} protectedFiles, {} killOnOpen, {} execAllowlist rules ({} policies); "

@@ -13,10 +13,13 @@
 #include <tuple>
 #include <utility>
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "bpf/bulwark_abi.h"
 #include "policy/cgroups.h"
+#include "policy/elf_deps.h"
 #include "policy/identity.h"
 #include "policy/limits.h"
 #include "policy/policy.h"
@@ -269,6 +272,13 @@ private:
         rule.identity = r.id;
         rule.resolved_path = r.resolved;
         rule.directory = directory;
+        if (on_btrfs(r.resolved)) {
+            warning(rule.loc, "path " + quote(rule.path) + " is on btrfs, where stat() reports a per-subvolume "
+                              "device the kernel does not key files by: the rule is NOT enforced (docs/policy.md, "
+                              "\"Filesystems\")");
+            rule.not_enforced_reason = "on btrfs";
+            return;
+        }
         if (usable)
             candidates_.push_back(Candidate{r.id, rule.id, rule.kind, rule.scope, audit, directory});
     }
@@ -299,6 +309,7 @@ private:
         al.audit = audit;
 
         bool entry_errors = false;
+        std::vector<std::pair<std::string, ExecEntry>> programs;  // canonical path, entry
         for (const auto& e : entries) {
             if (!acceptable_path(e.path, e.loc)) {
                 entry_errors = true;
@@ -336,18 +347,82 @@ private:
             if (r.symlink)
                 warning(e.loc, "path " + quote(e.path) + " is a symlink; the allowlist allows its target " +
                                    quote(r.resolved));
+            if (on_btrfs(r.resolved))
+                warning(e.loc, "path " + quote(e.path) + " is on btrfs, where stat() reports a per-subvolume device "
+                               "the kernel does not key files by: the kernel will not recognise this entry, so "
+                               "processes in the allowlist's scope cannot execute it (docs/policy.md, "
+                               "\"Filesystems\")");
             if (std::find(al.files.begin(), al.files.end(), r.id) != al.files.end())
                 continue;  // the same file twice (hardlink, symlink): listed once
             al.files.push_back(r.id);
             al.paths.push_back(r.resolved);
             al.directories.push_back(directory);
+            if (!directory)
+                programs.emplace_back(r.resolved, e);
         }
+        for (const auto& [program, entry] : programs)
+            check_program_needs(al, program, entry);
         if (al.files.empty() && !entry_errors)
             warning(rule_loc, "none of the execAllowlist entries of policy " + quote(p.name) +
                                   " exist; the allowlist is still in force and denies every exec " +
                                   (scope == 0 ? std::string("on the whole host") : std::string("in its scope")));
         if (usable)
             out_.allowlists.push_back(std::move(al));
+    }
+
+    static bool on_btrfs(const std::string& path)
+    {
+        struct statfs sf {};
+        return ::statfs(path.c_str(), &sf) == 0 && static_cast<unsigned long>(sf.f_type) == BTRFS_SUPER_MAGIC;
+    }
+
+    // Whether `al` allows the file at canonical path `path`: listed (by
+    // identity) or below a listed directory.
+    bool allows(const CompiledAllowlist& al, const std::string& path)
+    {
+        const Resolved r = resolve(path);
+        if (r.status == Resolved::Status::ok &&
+            std::find(al.files.begin(), al.files.end(), r.id) != al.files.end())
+            return true;
+        for (size_t i = 0; i < al.paths.size(); ++i)
+            if (al.directories[i] && path.rfind(al.paths[i] + "/", 0) == 0)
+                return true;
+        return false;
+    }
+
+    // In LSM mode mapping code is exec: warn about each loader, library or
+    // script interpreter `program` (an entry of `al`) needs and `al` lacks.
+    void check_program_needs(const CompiledAllowlist& al, const std::string& program, const ExecEntry& e)
+    {
+        constexpr size_t max_listed = 3;
+        size_t libraries = 0;
+        for (const auto& d : detail::program_dependencies(program)) {
+            if (d.path.empty() || allows(al, d.path))
+                continue;  // not found: ld.so fails on its own, nothing to allow
+            const std::string dir = d.path.substr(0, d.path.find_last_of('/') + 1);
+            switch (d.kind) {
+            case detail::Dependency::Kind::script_interpreter:
+                warning(e.loc, "path " + quote(e.path) + " is a script run by " + d.name + " (" + d.path +
+                                   "), which this allowlist does not allow: executing the script is refused; allow "
+                                   "the interpreter too");
+                break;
+            case detail::Dependency::Kind::interpreter:
+                warning(e.loc, "path " + quote(e.path) + " starts through its ELF interpreter " + d.name + " (" +
+                                   d.path + "), which this allowlist does not allow: in LSM mode the program cannot "
+                                   "start (mapping code counts as exec); allow it or " + quote(dir));
+                break;
+            case detail::Dependency::Kind::library:
+                if (++libraries <= max_listed)
+                    warning(e.loc, "path " + quote(e.path) + " needs library " + d.name + " (" + d.path +
+                                       (d.needed_by == program ? "" : ", needed by " + d.needed_by) +
+                                       "), which this allowlist does not allow: in LSM mode it cannot be loaded "
+                                       "(mapping code counts as exec); allow it or " + quote(dir));
+                break;
+            }
+        }
+        if (libraries > max_listed)
+            warning(e.loc, "path " + quote(e.path) + ": " + std::to_string(libraries - max_listed) +
+                               " more libraries it needs are not allowed either");
     }
 
     // --------------------------------------------------------------- scopes

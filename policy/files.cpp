@@ -75,7 +75,7 @@ bool is_policy_file_name(const std::string& name)
     return name[0] != '.' && (ends_with(".yaml") || ends_with(".yml"));
 }
 
-void parse_directory(const std::string& dir, detail::NameRegistry& names, ParseResult& result)
+void parse_directory(const std::string& dir, detail::NameRegistry& names, ParseResult& result, bool trusted_only)
 {
     const std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
     if (!d) {
@@ -111,6 +111,13 @@ void parse_directory(const std::string& dir, detail::NameRegistry& names, ParseR
                 Diagnostic{Severity::warning, Location{path, 0, 0}, "not a regular file; skipped"});
             continue;
         }
+        if (trusted_only) {
+            auto untrusted = check_trusted(path);
+            if (!untrusted.empty()) {
+                for (auto& diag : untrusted) result.diagnostics.push_back(std::move(diag));
+                continue;
+            }
+        }
         ++parsed;
         append(result, parse_file(path, names));
     }
@@ -127,7 +134,7 @@ ParseResult parse_policy_file(const std::string& path)
     return parse_file(path, names);
 }
 
-ParseResult parse_policy_paths(const std::vector<std::string>& paths)
+ParseResult parse_policy_paths(const std::vector<std::string>& paths, bool trusted_only)
 {
     ParseResult result;
     detail::NameRegistry names;
@@ -137,8 +144,15 @@ ParseResult parse_policy_paths(const std::vector<std::string>& paths)
             result.diagnostics.push_back(file_error(path, "cannot access", path.empty() ? ENOENT : errno));
             continue;
         }
+        if (trusted_only) {
+            auto untrusted = check_trusted(path);
+            if (!untrusted.empty()) {
+                for (auto& diag : untrusted) result.diagnostics.push_back(std::move(diag));
+                continue;
+            }
+        }
         if (S_ISDIR(st.st_mode))
-            parse_directory(path, names, result);
+            parse_directory(path, names, result, trusted_only);
         else
             append(result, parse_file(path, names));
     }

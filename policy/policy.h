@@ -89,7 +89,17 @@ ParseResult parse_policy_file(const std::string& path);
 // Files and directories; a directory contributes its *.yaml and *.yml files
 // (not recursive), in name order.  Duplicate policy names across all inputs
 // are errors.
-ParseResult parse_policy_paths(const std::vector<std::string>& paths);
+//
+// With `trusted_only` (bulwarkd), every input, file read and directory above
+// them must pass check_trusted: an untrusted one is an error, not read.
+ParseResult parse_policy_paths(const std::vector<std::string>& paths, bool trusted_only = false);
+
+// Like sshd's StrictModes: errors when `path` (a file or directory; a
+// symlink is judged by its target) or a directory above it can be changed
+// by anyone but root (or the calling user): owned by another user, or
+// writable by group or others (a directory above may be if it is sticky, as
+// /tmp is).  Empty when it is trustworthy or does not exist.
+std::vector<Diagnostic> check_trusted(const std::string& path);
 
 // ----------------------------------------------------------- compiled policy
 
@@ -134,6 +144,9 @@ struct CompiledRule {
     // it in at least this rule's scope: the kernel never lets this rule
     // decide (the compiler warned about it).
     std::optional<uint32_t> outranked_by;
+    // Set when the rule resolved but is deliberately kept out of the maps
+    // (the compiler warned why), e.g. "btrfs".
+    std::string not_enforced_reason;
 };
 
 // What the kernel's file map holds for one identity.

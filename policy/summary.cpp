@@ -86,6 +86,10 @@ public:
                 plural(c_.scopes.size(), "scope", "scopes") + ", " +
                 plural(c_.allowlists.size(), "exec allowlist", "exec allowlists") + ", " +
                 plural(not_found_, "path", "paths") + " not found\n";
+        if (!c_.files.empty())
+            out_ += "not covered: raw block-device access: whoever may open the device under a filesystem (root) "
+                    "reads and writes its bytes without opening the file (docs/policy.md, \"Out of a file policy's "
+                    "reach\")\n";
         return std::move(out_);
     }
 
@@ -146,7 +150,9 @@ private:
         if (r.resolved_path != trimmed(r.path))
             out_ += " -> " + show(r.resolved_path);
         out_ += ": " + std::string(r.directory ? "directory and everything below it, " : "") + show_identity(*r.identity);
-        if (r.shadowed_by)
+        if (!r.not_enforced_reason.empty())
+            out_ += ", NOT enforced (" + r.not_enforced_reason + ")";
+        else if (r.shadowed_by)
             out_ += ", shadowed by rule " + std::to_string(*r.shadowed_by);
         else if (by_rule_.find(r.id) == by_rule_.end())
             out_ += ", not enforced (errors)";

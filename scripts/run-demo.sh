@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what is needed, builds, and runs bulwarkd in the foreground with
 # the repository's settings (config/bulwark.yaml) and example policy
-# (config/policies.d/demo.yaml), which guards demo files in /tmp/bulwark-demo.
+# (config/policies.d/demo.yaml), which guards demo files in /tmp/bulwark-demo
+# (root-owned copies of both, in /tmp/bulwark-demo/etc).
 # Usage: sudo scripts/run-demo.sh        Stop with Ctrl-C.
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,7 +28,18 @@ else
     echo "run-demo: /sys/fs/cgroup is not cgroup v2; the demo exec allowlist stays inactive"
 fi
 
-"$BUILD_DIR/ctl/bulwarkctl" check config/policies.d
+# bulwarkd reads settings and policies only where root alone can change them
+# (docs/daemon.md, "Trusted files"): the demo runs from root-owned copies, so
+# a clone owned by another user works too.
+ETC="$DEMO/etc"
+rm -rf "$ETC"
+install -d -o root -g root -m 0755 "$ETC" "$ETC/policies.d"
+install -o root -g root -m 0644 config/bulwark.yaml "$ETC/bulwark.yaml"
+install -o root -g root -m 0644 config/policies.d/*.yaml "$ETC/policies.d/"
+chown root:root "$DEMO"
+chmod 0755 "$DEMO"
+
+"$BUILD_DIR/ctl/bulwarkctl" check "$ETC/policies.d"
 
 cat <<MSG
 
@@ -44,5 +56,5 @@ From another shell, try:
   tail -f $DEMO/audit.jsonl
 
 MSG
-exec "$BUILD_DIR/daemon/bulwarkd" --config config/bulwark.yaml \
-    --policy-dir config/policies.d --audit-log "$DEMO/audit.jsonl" --control-socket "$DEMO/control.sock"
+exec "$BUILD_DIR/daemon/bulwarkd" --config "$ETC/bulwark.yaml" \
+    --policy-dir "$ETC/policies.d" --audit-log "$DEMO/audit.jsonl" --control-socket "$DEMO/control.sock"

@@ -2,77 +2,211 @@
 /*
  * lsm.bpf.c — bulwark's hooks in BPF LSM mode, and nothing but the hooks.
  *
- *   file_open                      protected files (-EPERM), kill-on-open
- *                                  files (SIGKILL + -EPERM)
+ *   file_open, file_receive        protected files (-EPERM), kill-on-open
+ *                                  files (SIGKILL + -EPERM); a received
+ *                                  descriptor (SCM_RIGHTS, pidfd_getfd) is
+ *                                  judged like an open by the receiver
+ *   file_permission, mmap_file     reads, writes and maps through a
+ *                                  descriptor opened before its rule (an
+ *                                  inode marked in bw_marks) are judged
+ *                                  like an open; any other file costs one
+ *                                  inode-storage lookup
  *   bprm_check_security            exec allowlists (-EPERM)
+ *   mmap_file, file_mprotect       ... and code mapped executable from a
+ *                                  file is exec: ld.so, LD_PRELOAD, dlopen
  *   inode_unlink, inode_rmdir,     guarded files can't be removed, renamed,
  *   inode_rename, inode_link,      replaced, linked, truncated, chmod'ed,
- *   path_truncate, path_chmod,     chown'ed or have their xattrs changed
- *   path_chown, inode_setxattr,
+ *   path_truncate, path_chmod,     chown'ed, have their times or xattrs
+ *   path_chown, inode_setattr,     changed
+ *   inode_setxattr,
  *   inode_removexattr
+ *   iter/task_file                 descriptors open when a generation comes
+ *                                  into force (preexisting.bpf.h)
  *
  * Each hook reads the generation in force once (view.bpf.h), matches by
  * identity with the one walk (walk.bpf.h), decides (verdict.bpf.h) and
  * reports (report.bpf.h).
  */
-#include "../report.bpf.h"
+#include "../preexisting.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Reports the rule a walk matched on `dentry` and returns what the hook
- * returns. */
-static __always_inline int bw_lsm_act(const struct bw_view *v, struct bw_walk *w, __u16 kind, __u32 op,
-				      struct dentry *dentry, const struct path *path, __u32 open_flags,
-				      bool writing)
-{
-	struct bw_report r = {};
+/* Inodes a descriptor held open when their rule came into force
+ * (preexisting.bpf.h).  A mark only says "check this inode like an open":
+ * the verdict is always the generation in force, so a mark a later
+ * generation no longer covers costs a walk and allows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bw_mark);
+} bw_marks SEC(".maps");
 
-	r.key = bw_key_of_inode(dentry->d_inode);
-	r.kind = kind;
-	r.verdict = bw_carry_out(bw_lsm_file_verdict(&w->rule, kind == BW_EV_FILE_OPEN));
-	r.action = w->rule.action;
-	r.rule_id = w->rule.rule_id;
-	r.generation = v->generation;
-	r.open_flags = open_flags;
-	r.op = op;
-	if (writing)
-		r.flags |= BW_EVF_WRITE;
+BW_DEFINE_PREEXISTING_ITER(true)
+
+/* Reports the rule a walk matched (r: key, kind, op, open_flags and flags
+ * already set) and returns what the hook returns.  `path` when the hook may
+ * resolve it (bpf_d_path), else the dentry's own name. */
+static __always_inline int bw_lsm_act(const struct bw_view *v, struct bw_walk *w, struct bw_report *r,
+				      bool may_kill, const struct path *path, struct dentry *dentry)
+{
+	r->verdict = bw_carry_out(bw_lsm_file_verdict(&w->rule, may_kill));
+	r->action = w->rule.action;
+	r->rule_id = w->rule.rule_id;
+	r->generation = v->generation;
 	if (w->dir_match)
-		r.flags |= BW_EVF_DIR_MATCH;
+		r->flags |= BW_EVF_DIR_MATCH;
 	if (w->truncated)
-		r.flags |= BW_EVF_WALK_TRUNCATED;
+		r->flags |= BW_EVF_WALK_TRUNCATED;
 	if (path)
-		bw_report(&r, BW_PATH_D_PATH, path);
+		bw_report(r, BW_PATH_D_PATH, path);
 	else
-		bw_report(&r, BW_PATH_NAME, dentry->d_name.name);
-	return r.verdict == BW_VERDICT_AUDITED ? 0 : -BW_EPERM;
+		bw_report(r, BW_PATH_NAME, dentry->d_name.name);
+	return r->verdict == BW_VERDICT_AUDITED ? 0 : -BW_EPERM;
 }
 
-SEC("lsm/file_open")
-int BPF_PROG(bw_lsm_file_open, struct file *file, int ret)
+/* An open, or a descriptor received: the file's rule, for this task. */
+static __always_inline int bw_check_open(struct file *file, __u32 ev_flags)
 {
+	struct bw_report r = {};
 	struct bw_view v;
 	struct bw_walk w;
 	bool writing;
 
-	if (ret)
-		return ret;
 	if (!bw_view_get(&v) || !(v.cfg->flags & BW_CFG_FILES))
 		return 0;
-	bw_walk(&w, &v, file->f_path.dentry, BW_WALK_FILES);
+	bw_walk_file(&w, &v, file, BW_WALK_FILES);
 	if (!w.strength)
 		return 0;
 	writing = (file->f_mode & BW_FMODE_WRITE) || (file->f_flags & BW_O_TRUNC);
 	if (w.rule.action == BW_ACT_DENY_WRITE && !writing)
 		return 0;
-	return bw_lsm_act(&v, &w, BW_EV_FILE_OPEN, BW_OP_NONE, file->f_path.dentry, &file->f_path, file->f_flags,
-			  writing);
+	r.key = bw_key_of_inode(file->f_inode);
+	r.kind = BW_EV_FILE_OPEN;
+	r.open_flags = file->f_flags;
+	r.flags = ev_flags | (writing ? BW_EVF_WRITE : 0);
+	return bw_lsm_act(&v, &w, &r, true, &file->f_path, NULL);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(bw_lsm_file_open, struct file *file, int ret)
+{
+	return ret ? ret : bw_check_open(file, 0);
+}
+
+/* A descriptor another process opened arrives (SCM_RIGHTS, pidfd_getfd,
+ * binder): the receiver's rules apply as if it had opened it.  When the
+ * receiver is bulwarkd taking a preexisting descriptor, the inode is marked
+ * instead. */
+SEC("lsm/file_receive")
+int BPF_PROG(bw_lsm_file_receive, struct file *file, int ret)
+{
+	struct bw_mark *mark;
+	struct bw_view v;
+
+	if (ret)
+		return ret;
+	if (!bw_current_is_self())
+		return bw_check_open(file, BW_EVF_RECEIVED);
+	mark = bpf_inode_storage_get(&bw_marks, file->f_inode, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (mark && bw_view_get(&v))
+		mark->generation = v.generation;
+	return 0;
+}
+
+/* A read, write or map through a descriptor of a marked inode: judged as
+ * an open with the access asked for.  Enforcing rules only (a rule that
+ * only audits saw the descriptor reported once, as `preexisting`). */
+static __always_inline int bw_check_access(struct file *file, bool writing, const struct path *path)
+{
+	struct bw_report r = {};
+	struct bw_view v;
+	struct bw_walk w;
+
+	if (!bpf_inode_storage_get(&bw_marks, file->f_inode, 0, 0))
+		return 0; /* every file no preexisting descriptor made us mark */
+	if (!bw_view_get(&v) || !(v.cfg->flags & BW_CFG_FILES))
+		return 0;
+	bw_walk_file(&w, &v, file, BW_WALK_FILES);
+	if (!w.strength || (w.rule.flags & BW_RULE_AUDIT))
+		return 0;
+	if (w.rule.action == BW_ACT_DENY_WRITE && !writing)
+		return 0;
+	r.key = bw_key_of_inode(file->f_inode);
+	r.kind = BW_EV_FILE_ACCESS;
+	r.open_flags = file->f_flags;
+	r.flags = writing ? BW_EVF_WRITE : 0;
+	return bw_lsm_act(&v, &w, &r, true, path, file->f_path.dentry);
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(bw_lsm_file_permission, struct file *file, int mask, int ret)
+{
+	if (ret || !mask)
+		return ret;
+	return bw_check_access(file, (mask & BW_MAY_WRITE) != 0, NULL);
+}
+
+/* An exec, or code mapped executable from a file (ev_flags
+ * BW_EVF_MMAP_EXEC): with an allowlist in force for the task, the file must
+ * be in it.  `path` when the hook may resolve it. */
+static __always_inline int bw_check_exec(struct file *file, const struct path *path, __u32 ev_flags)
+{
+	struct bw_report r = {};
+	struct bw_exec_hit hit = {};
+	struct bw_view v;
+	struct bw_walk w;
+
+	if (!bw_view_get(&v) || v.cfg->n_allowlists == 0)
+		return 0;
+	bw_walk_file(&w, &v, file, BW_WALK_EXEC);
+	if (!bw_exec_missing(&v, &w, &hit))
+		return 0;
+	r.key = bw_key_of_inode(file->f_inode);
+	r.kind = BW_EV_EXEC;
+	r.verdict = hit.enforce ? BW_VERDICT_DENIED : BW_VERDICT_AUDITED;
+	r.rule_id = hit.rule_id;
+	r.generation = v.generation;
+	r.flags = ev_flags | (w.truncated ? BW_EVF_WALK_TRUNCATED : 0);
+	if (path)
+		bw_report(&r, BW_PATH_D_PATH, path);
+	else
+		bw_report(&r, BW_PATH_NAME, file->f_path.dentry->d_name.name);
+	return hit.enforce ? -BW_EPERM : 0;
+}
+
+SEC("lsm/mmap_file")
+int BPF_PROG(bw_lsm_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret || !file)
+		return ret; /* anonymous memory (JITs) is not a file's code */
+	if (prot & BW_PROT_EXEC) {
+		ret = bw_check_exec(file, &file->f_path, BW_EVF_MMAP_EXEC);
+		if (ret)
+			return ret;
+	}
+	return bw_check_access(file, (prot & BW_PROT_WRITE) && (flags & BW_MAP_SHARED), &file->f_path);
+}
+
+/* Making a file mapping executable later is the same exec. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(bw_lsm_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot, unsigned long prot,
+	     int ret)
+{
+	struct file *file;
+
+	if (ret || !(prot & BW_PROT_EXEC) || (vma->vm_flags & BW_VM_EXEC))
+		return ret;
+	file = vma->vm_file;
+	return file ? bw_check_exec(file, NULL, BW_EVF_MMAP_EXEC) : 0;
 }
 
 /* Any rule (deny write, deny all, kill on open) guards its files against
  * being changed, removed or replaced.  `v` is the hook's one view. */
 static __always_inline int bw_guard_change(const struct bw_view *v, struct dentry *dentry, __u32 op)
 {
+	struct bw_report r = {};
 	struct bw_walk w;
 
 	if (!dentry || !(v->cfg->flags & BW_CFG_FILES))
@@ -80,7 +214,11 @@ static __always_inline int bw_guard_change(const struct bw_view *v, struct dentr
 	bw_walk(&w, v, dentry, BW_WALK_FILES);
 	if (!w.strength)
 		return 0;
-	return bw_lsm_act(v, &w, BW_EV_FILE_CHANGE, op, dentry, NULL, 0, true);
+	r.key = bw_key_of_inode(dentry->d_inode);
+	r.kind = BW_EV_FILE_CHANGE;
+	r.op = op;
+	r.flags = BW_EVF_WRITE;
+	return bw_lsm_act(v, &w, &r, false, NULL, dentry);
 }
 
 #define BW_GUARD(op, dentry)                                                            \
@@ -146,7 +284,30 @@ int BPF_PROG(bw_lsm_path_chown, const struct path *path, __u32 uid, __u32 gid, i
 	return ret ? ret : BW_GUARD(BW_OP_CHOWN, path->dentry);
 }
 
-/* The first argument is a user namespace (6.1) or an idmap (6.3+): unused. */
+/* Times (utimensat, futimens, utime): the other attribute changes have
+ * their own hooks above (truncate, chmod, chown).  The hook gained an idmap
+ * first argument in 6.3: one program per signature, the loader keeps the
+ * one the running kernel has (daemon/loader.cpp). */
+static __always_inline int bw_guard_times(struct dentry *dentry, struct iattr *attr)
+{
+	if (!(attr->ia_valid & (BW_ATTR_ATIME | BW_ATTR_MTIME)))
+		return 0;
+	return BW_GUARD(BW_OP_UTIMES, dentry);
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(bw_lsm_inode_setattr, struct dentry *dentry, struct iattr *attr, int ret)
+{
+	return ret ? ret : bw_guard_times(dentry, attr);
+}
+
+SEC("lsm/inode_setattr")
+int BPF_PROG(bw_lsm_inode_setattr_idmap, struct mnt_idmap *idmap, struct dentry *dentry, struct iattr *attr,
+	     int ret)
+{
+	return ret ? ret : bw_guard_times(dentry, attr);
+}
+
 SEC("lsm/inode_setxattr")
 int BPF_PROG(bw_lsm_inode_setxattr, void *ns, struct dentry *dentry, const char *name, const void *value,
 	     __u64 size, int flags, int ret)
@@ -163,28 +324,5 @@ int BPF_PROG(bw_lsm_inode_removexattr, void *ns, struct dentry *dentry, const ch
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_lsm_bprm_check, struct linux_binprm *bprm, int ret)
 {
-	struct bw_report r = {};
-	struct bw_exec_hit hit = {};
-	struct bw_view v;
-	struct bw_walk w;
-	struct file *file;
-
-	if (ret)
-		return ret;
-	if (!bw_view_get(&v) || v.cfg->n_allowlists == 0)
-		return 0;
-	file = bprm->file;
-	bw_walk(&w, &v, file->f_path.dentry, BW_WALK_EXEC);
-	if (!bw_exec_missing(&v, &w, &hit))
-		return 0;
-
-	r.key = bw_key_of_inode(file->f_inode);
-	r.kind = BW_EV_EXEC;
-	r.verdict = hit.enforce ? BW_VERDICT_DENIED : BW_VERDICT_AUDITED;
-	r.rule_id = hit.rule_id;
-	r.generation = v.generation;
-	if (w.truncated)
-		r.flags |= BW_EVF_WALK_TRUNCATED;
-	bw_report(&r, BW_PATH_D_PATH, &file->f_path);
-	return hit.enforce ? -BW_EPERM : 0;
+	return ret ? ret : bw_check_exec(bprm->file, &bprm->file->f_path, 0);
 }

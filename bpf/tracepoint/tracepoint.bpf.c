@@ -22,9 +22,13 @@
  * through io_uring; guard files against unlink, rename, link, chmod, chown
  * or xattr changes.
  */
-#include "../report.bpf.h"
+#include "../preexisting.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Descriptors opened before a rule: reported, not enforced (no hook here
+ * sees a read or write). */
+BW_DEFINE_PREEXISTING_ITER(false)
 
 /* Set by the daemon before load. */
 const volatile struct {
@@ -69,8 +73,6 @@ static __always_inline struct file *bw_fd_file_btf(long fd)
 		return NULL;
 	return bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
 }
-
-BW_DEFINE_WALK(bw_walk_probe, BW_LD_PROBE)
 
 /* BW_DEFINE_AFTER_OPEN(fn, FD_FILE, WALK, LD) defines
  *   int fn(const struct bw_view *v, long fd)

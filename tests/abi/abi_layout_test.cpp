@@ -55,7 +55,11 @@ const std::map<std::string, Layout>& userspace_layouts() {
            MEMBER(bw_event, tid), MEMBER(bw_event, ppid), MEMBER(bw_event, uid), MEMBER(bw_event, gid),
            MEMBER(bw_event, verdict), MEMBER(bw_event, action), MEMBER(bw_event, rule_id),
            MEMBER(bw_event, generation), MEMBER(bw_event, flags), MEMBER(bw_event, open_flags),
-           MEMBER(bw_event, op), MEMBER(bw_event, comm), MEMBER(bw_event, path)}}},
+           MEMBER(bw_event, op), MEMBER(bw_event, fd), MEMBER(bw_event, _pad), MEMBER(bw_event, comm),
+           MEMBER(bw_event, path)}}},
+        {"bw_self", {sizeof(bw_self), {MEMBER(bw_self, tgid), MEMBER(bw_self, host_mnt_ns)}}},
+        {"bw_mark", {sizeof(bw_mark), {MEMBER(bw_mark, generation), MEMBER(bw_mark, _pad)}}},
+        {"bw_preexisting", {sizeof(bw_preexisting), {MEMBER(bw_preexisting, tgid), MEMBER(bw_preexisting, fd)}}},
     };
     return layouts;
 }

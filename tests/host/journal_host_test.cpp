@@ -80,6 +80,7 @@ Event make_event(uint32_t pid, uint32_t verdict, uint16_t kind, uint32_t rule_id
     e.generation = 1;
     e.dev = (8u << 20) | 1;
     e.ino = 99;
+    e.fd = -1;
     std::strcpy(e.comm, "hosttest");
     std::strcpy(e.path, "/srv/secret/key.pem");
     auto ev = decode_event(&e, sizeof(e));

@@ -32,6 +32,7 @@ std::string g_bulwarkd;
 std::string g_bulwarkctl;
 std::string g_self;
 testenv::Daemon g_daemon;
+int g_preexisting_fd = -1;  // on secret.txt, opened before bulwarkd started
 using testenv::kToolExit;
 
 std::string p(const std::string& name) { return g_dir + "/" + name; }
@@ -74,6 +75,9 @@ void setup() {
                                                  "spec:\n  scope:\n    cgroups: [" + g_cgroup + "]\n"
                                                  "  execAllowlist:\n    - " + p("allowed-tool") + "\n");
     write_settings(p("bulwark.yaml"), "tracepoint");
+    // Opened before the daemon starts: reported, not enforced (docs/modes.md).
+    g_preexisting_fd = open(p("secret.txt").c_str(), O_RDONLY);
+    if (g_preexisting_fd < 0) throw std::runtime_error("open secret.txt: " + std::string(strerror(errno)));
 }
 
 void teardown() {
@@ -98,7 +102,7 @@ Outcome open_in_child(const std::function<int()>& do_open) {
     });
 }
 
-void expect_killed(const Outcome& o, const std::string& path) {
+void expect_killed(const Outcome& o, const std::string& path, const std::string& policy = "host-files") {
     CHECK(o.signaled);
     CHECK(o.signal == SIGKILL);
     CHECK(o.output.empty());  // read nothing
@@ -108,7 +112,7 @@ void expect_killed(const Outcome& o, const std::string& path) {
     CHECK(recs[0]["mode"] == "tracepoint");
     CHECK(recs[0]["action"] == "killed");
     CHECK(recs[0]["rule"] == "killOnOpen");
-    CHECK(recs[0]["policy"] == "host-files");
+    CHECK(recs[0]["policy"] == policy);
     CHECK(recs[0]["path"] == path);
 }
 
@@ -157,6 +161,20 @@ TEST_CASE("opening a kill-on-open file kills the opener, by every open call and 
     expect_killed(open_in_child([&] { return creat(p("creat-canary.txt").c_str(), 0644); }), p("creat-canary.txt"));
     // Another name for the same inode reaches the same rule (the record shows the rule's path).
     expect_killed(open_in_child([&] { return open(p("canary-hardlink").c_str(), O_RDONLY); }), canary);
+}
+
+TEST_CASE("a descriptor opened before the rule is reported as preexisting, and keeps reading", "[preexisting]") {
+    auto recs = testenv::wait_for_audit(audit_log(), [](const json& r) {
+        return r["kind"] == "preexisting" && r["pid"] == getpid() && r["fd"] == g_preexisting_fd;
+    });
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["path"] == p("secret.txt"));
+    CHECK(recs[0]["action"] == "allowed-by-audit");  // tracepoint mode cannot refuse its reads
+    CHECK(recs[0]["mode"] == "tracepoint");
+    CHECK(recs[0]["policy"] == "host-files");
+    char buf[16] = {};
+    CHECK(pread(g_preexisting_fd, buf, sizeof(buf) - 1, 0) == 7);
+    CHECK(std::string(buf) == "secret\n");
 }
 
 TEST_CASE("a process opening another file in the same directory lives", "[kill]") {
@@ -211,6 +229,63 @@ TEST_CASE("a second bulwarkd is refused and touches nothing of the running one",
     CHECK(testenv::read_file(audit_log()) == log_before);
     // And the first one still enforces (control: the helper does open files).
     expect_killed(open_in_child([&] { return open(p("canary.txt").c_str(), O_RDONLY); }), p("canary.txt"));
+}
+
+// StrictModes: what only root may change (docs/daemon.md, "Trusted files").
+TEST_CASE("a policy file others can write, or another user owns, is refused at reload; the policy in force stays",
+          "[trust]") {
+    const std::string extra = p("policies/extra.yaml");
+    testenv::write_file(extra, "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-extra\n"
+                               "spec:\n  killOnOpen:\n    - path: " + p("neighbour.txt") + "\n");
+    auto reload = [] { return testenv::run_program({g_bulwarkctl, "reload", "--json", "--socket", control()}); };
+    auto generation = [] {
+        Outcome st = testenv::run_program({g_bulwarkctl, "status", "--json", "--socket", control()});
+        return json::parse(st.output)["generation"].get<uint64_t>();
+    };
+    const uint64_t before = generation();
+
+    REQUIRE(chmod(extra.c_str(), 0666) == 0);
+    Outcome r = reload();
+    INFO(r.output);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find(extra + ": error: refused: it is writable by group or others (mode 0666") != std::string::npos);
+
+    REQUIRE(chmod(extra.c_str(), 0644) == 0);
+    REQUIRE(chown(extra.c_str(), 65534, 65534) == 0);
+    r = reload();
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find(extra + ": error: refused: it is owned by uid 65534, not root") != std::string::npos);
+
+    // The refused rule is not in force (the helper really opens the file)
+    // and the one in force still is.
+    CHECK(generation() == before);
+    Outcome o = open_in_child([] { return open(p("neighbour.txt").c_str(), O_RDONLY); });
+    CHECK(o.exit_code == 0);
+    CHECK(o.output == "harmless\n");
+    expect_killed(open_in_child([&] { return open(p("canary.txt").c_str(), O_RDONLY); }), p("canary.txt"));
+
+    // Root's own file, the same bytes: accepted.
+    REQUIRE(chown(extra.c_str(), 0, 0) == 0);
+    r = reload();
+    CHECK(r.exit_code == 0);
+    CHECK(generation() == before + 1);
+    expect_killed(open_in_child([] { return open(p("neighbour.txt").c_str(), O_RDONLY); }), p("neighbour.txt"),
+                  "host-extra");
+    fs::remove(extra);
+    CHECK(reload().exit_code == 0);
+}
+
+TEST_CASE("settings others can write are refused at start, naming the file", "[trust]") {
+    write_settings(p("lax.yaml"), "tracepoint", "-lax");
+    REQUIRE(chmod(p("lax.yaml").c_str(), 0666) == 0);
+    std::string out;
+    testenv::Daemon lax;
+    const int rc = testenv::Daemon::run_to_exit_or_ready(g_bulwarkd, p("lax.yaml"), out, lax);
+    INFO(out);
+    CHECK(rc == 1);  // docs/daemon.md: settings or policy invalid
+    CHECK(out.find(p("lax.yaml") + ": error: refused: it is writable by group or others (mode 0666") !=
+          std::string::npos);
+    CHECK(access(p("control-lax.sock").c_str(), F_OK) != 0);
 }
 
 TEST_CASE("mode: lsm refuses to start where BPF LSM cannot be attached", "[mode]") {

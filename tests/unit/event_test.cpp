@@ -30,6 +30,7 @@ bw_event sample_file_event() {
     e.rule_id = 0;
     e.generation = 1;
     e.open_flags = 0;
+    e.fd = -1;
     std::strcpy(e.comm, "cat");
     std::strcpy(e.path, "/etc/shadow");
     return e;
@@ -61,14 +62,14 @@ TEST_CASE("malformed records are refused, never misread") {
     SECTION("short record") {
         auto ev = decode_event(&raw, sizeof(raw) - 1);
         REQUIRE_FALSE(ev.ok());
-        CHECK(ev.error().what == "event record of 359 bytes, expected 360");
+        CHECK(ev.error().what == "event record of 367 bytes, expected 368");
     }
     SECTION("longer record than the struct") {
         std::vector<char> big(sizeof(raw) + 8);
         std::memcpy(big.data(), &raw, sizeof(raw));
         auto ev = decode_event(big.data(), big.size());
         REQUIRE_FALSE(ev.ok());
-        CHECK(ev.error().what == "event record declares 360 bytes in a record of 368, expected 360");
+        CHECK(ev.error().what == "event record declares 368 bytes in a record of 376, expected 368");
     }
     SECTION("wrong ABI version") {
         raw.abi = 9;
@@ -77,6 +78,13 @@ TEST_CASE("malformed records are refused, never misread") {
     SECTION("unknown kind") {
         raw.kind = 7;
         CHECK(decode_event(&raw, sizeof(raw)).error().what == "event record of unknown kind 7");
+    }
+    SECTION("a descriptor on a record that has none, none on a preexisting one") {
+        raw.fd = 3;
+        CHECK(decode_event(&raw, sizeof(raw)).error().what == "event record of kind 1 with descriptor 3");
+        raw.kind = BW_EV_PREEXISTING;
+        raw.fd = -1;
+        CHECK(decode_event(&raw, sizeof(raw)).error().what == "event record of kind 4 with descriptor -1");
     }
     SECTION("unknown verdict") {
         raw.verdict = 0;
@@ -160,6 +168,19 @@ TEST_CASE("kill and exec events name what happened") {
     CHECK(je["kind"] == "exec");
     CHECK(je.contains("open_flags") == false);
     CHECK(summary_line(*ex, ctx) == "denied exec of /usr/bin/nc by cat[1234] (uid 1000) — rule 0 of generation 1 [lsm]");
+
+    raw = sample_file_event();
+    raw.kind = BW_EV_PREEXISTING;
+    raw.fd = 9;
+    raw.flags = BW_EVF_WRITE;
+    auto pre = decode_event(&raw, sizeof(raw));
+    REQUIRE(pre.ok());
+    auto jp = audit_record(*pre, ctx);
+    CHECK(jp["kind"] == "preexisting");
+    CHECK(jp["fd"] == 9);
+    CHECK(jp["write"] == true);
+    CHECK(summary_line(*pre, ctx) == "denied writable descriptor 9 opened before the rule of /etc/shadow by cat[1234] "
+                                     "(uid 1000) — rule 0 of generation 1 [lsm]");
 }
 
 TEST_CASE("without a kernel path the rule's path is used and marked") {
@@ -198,6 +219,14 @@ TEST_CASE("the audit line written field by field is byte for byte the JSON libra
          BW_OP_NONE, "/srv/secrets/a b", "vi"},
         {"audited exec", BW_EV_EXEC, BW_VERDICT_AUDITED, 0, BW_OP_NONE, "/usr/bin/nc", "sh"},
         {"change, name only", BW_EV_FILE_CHANGE, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_RENAME_FROM, "shadow", "mv"},
+        {"preexisting descriptor", BW_EV_PREEXISTING, BW_VERDICT_DENIED, BW_EVF_WRITE, BW_OP_NONE, "/etc/shadow",
+         "vi"},
+        {"access through a marked descriptor", BW_EV_FILE_ACCESS, BW_VERDICT_KILLED, 0, BW_OP_NONE, "/etc/shadow",
+         "cat"},
+        {"received descriptor", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, BW_EVF_RECEIVED, BW_OP_NONE, "/etc/shadow",
+         "cat"},
+        {"executable mapping", BW_EV_EXEC, BW_VERDICT_DENIED, BW_EVF_MMAP_EXEC, BW_OP_NONE, "/tmp/evil.so", "ld.so"},
+        {"times changed", BW_EV_FILE_CHANGE, BW_VERDICT_DENIED, BW_EVF_WRITE, BW_OP_UTIMES, "/etc/shadow", "touch"},
         {"truncated path", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, BW_EVF_PATH_TRUNCATED, BW_OP_NONE, "", "cat"},
         {"quotes, backslash, control bytes", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, 0, BW_OP_NONE,
          "/tmp/\"q\"\\x\t\n\x01", "a\"b"},
@@ -212,6 +241,7 @@ TEST_CASE("the audit line written field by field is byte for byte the JSON libra
                 raw.verdict = s.verdict;
                 raw.flags = s.flags;
                 raw.op = s.op;
+                raw.fd = s.kind == BW_EV_PREEXISTING ? 7 : -1;
                 std::strncpy(raw.path, s.path, sizeof(raw.path) - 1);
                 std::strncpy(raw.comm, s.comm, sizeof(raw.comm) - 1);
                 auto ev = decode_event(&raw, sizeof(raw));

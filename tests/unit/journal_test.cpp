@@ -23,6 +23,7 @@ Event sample(uint32_t verdict, uint16_t kind = BW_EV_FILE_OPEN) {
     e.pid = 1234;
     e.uid = 1000;
     e.generation = 1;
+    e.fd = kind == BW_EV_PREEXISTING ? 4 : -1;
     std::strcpy(e.comm, "cat");
     std::strcpy(e.path, "/etc/shadow");
     auto ev = decode_event(&e, sizeof(e));
@@ -73,6 +74,10 @@ TEST_CASE("each event kind has its own MESSAGE_ID") {
     CHECK(std::string(message_id_for(sample(BW_VERDICT_DENIED, BW_EV_EXEC))) == message_id::kExecDenied);
     CHECK(std::string(message_id_for(sample(BW_VERDICT_DENIED, BW_EV_FILE_CHANGE))) == message_id::kChangeDenied);
     CHECK(std::string(message_id_for(sample(BW_VERDICT_AUDITED))) == message_id::kAudited);
+    CHECK(std::string(message_id_for(sample(BW_VERDICT_DENIED, BW_EV_FILE_ACCESS))) == message_id::kAccessDenied);
+    // Found, whatever the rule does with it from now on.
+    CHECK(std::string(message_id_for(sample(BW_VERDICT_DENIED, BW_EV_PREEXISTING))) == message_id::kPreexisting);
+    CHECK(std::string(message_id_for(sample(BW_VERDICT_AUDITED, BW_EV_PREEXISTING))) == message_id::kPreexisting);
 }
 
 TEST_CASE("repeats within the window are counted into one summary") {

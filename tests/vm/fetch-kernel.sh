@@ -7,9 +7,11 @@
 #
 # Produces OUTDIR/vmlinuz, OUTDIR/config (the kernel's .config),
 # OUTDIR/version (its release, as `uname -r` prints it in the VM) and
-# OUTDIR/package ("<package> <version>"). Idempotent: when OUTDIR/vmlinuz
-# exists nothing is done (delete OUTDIR to get a newer kernel). vmlinuz is
-# written last, so its presence means the fetch completed.
+# OUTDIR/package ("<package> <version>") and OUTDIR/modules/ (the modules
+# filesystem tests load: everything below kernel/fs, kernel/lib,
+# kernel/crypto and kernel/drivers/block, with modules.dep). Idempotent: when
+# OUTDIR/vmlinuz exists nothing is done (delete OUTDIR to get a newer
+# kernel). vmlinuz is written last, so its presence means the fetch completed.
 set -eu
 
 META_PKG=linux-image-cloud-amd64
@@ -22,7 +24,7 @@ die() {
 [ $# -eq 1 ] || die "usage: $0 OUTDIR"
 outdir=$1
 
-if [ -f "$outdir/vmlinuz" ]; then
+if [ -f "$outdir/vmlinuz" ] && [ -f "$outdir/modules/modules.dep" ]; then
     echo "fetch-kernel: $outdir/vmlinuz already present ($(cat "$outdir/version" 2>/dev/null || echo '?'))"
     exit 0
 fi
@@ -37,7 +39,7 @@ outdir=$(cd "$outdir" && pwd)
 # Serialize concurrent fetches into the same OUTDIR (e.g. ctest -j).
 exec 9>"$outdir/.lock"
 flock 9
-if [ -f "$outdir/vmlinuz" ]; then
+if [ -f "$outdir/vmlinuz" ] && [ -f "$outdir/modules/modules.dep" ]; then
     echo "fetch-kernel: $outdir/vmlinuz fetched by a concurrent run"
     exit 0
 fi
@@ -93,6 +95,21 @@ release=${vmlinuz##*/vmlinuz-}
 [ -f "$tmp/root/boot/config-$release" ] || die "$deb contains no /boot/config-$release"
 
 cp "$tmp/root/boot/config-$release" "$outdir/config"
+moddir=$tmp/root/lib/modules/$release
+[ -d "$moddir/kernel" ] || die "$deb contains no lib/modules/$release/kernel"
+# The package has no modules.dep (the installer's depmod writes it): make it.
+depmod=$(command -v depmod || echo /usr/sbin/depmod)
+"$depmod" -b "$tmp/root" "$release" || die "depmod -b $tmp/root $release failed (package kmod)"
+[ -f "$moddir/modules.dep" ] || die "depmod wrote no $moddir/modules.dep"
+rm -rf "$outdir/modules" "$outdir/modules.tmp"
+mkdir -p "$outdir/modules.tmp/kernel"
+for sub in fs lib crypto drivers/block; do
+    [ -d "$moddir/kernel/$sub" ] || continue
+    mkdir -p "$outdir/modules.tmp/kernel/$sub"
+    cp -R "$moddir/kernel/$sub/." "$outdir/modules.tmp/kernel/$sub/"
+done
+cp "$moddir/modules.dep" "$outdir/modules.tmp/modules.dep"
+mv "$outdir/modules.tmp" "$outdir/modules"
 echo "$release" >"$outdir/version"
 echo "$pkgname $pkgversion" >"$outdir/package"
 # Last, and atomically: vmlinuz marks a complete fetch.

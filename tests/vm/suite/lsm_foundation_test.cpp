@@ -82,6 +82,9 @@ spec:
     cgroups: [/sys/fs/cgroup/bwtest]
   execAllowlist:
     - /tmp/bw/allowed-tool
+    # its loader and libraries: they are mapped executable
+    - /usr/lib/x86_64-linux-gnu/
+    - /usr/lib64/
 )");
     testenv::write_file(p("bulwark.yaml"), "policyDir: /tmp/bw/policies\nauditLog: /tmp/bw/audit.jsonl\nmode: lsm\n");
 }

@@ -79,7 +79,9 @@ void setup() {
     testenv::write_file(p("policies/exec.yaml"),
                         "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: persist-exec\nspec:\n"
                         "  scope:\n    cgroups: [" + kScope + "]\n"
-                        "  execAllowlist:\n    - " + p("allowed-tool") + "\n");
+                        "  execAllowlist:\n    - " + p("allowed-tool") +
+                        // its loader and libraries (mapped executable)
+                        "\n    - /usr/lib/x86_64-linux-gnu/\n    - /usr/lib64/\n");
     testenv::write_file(kConfig, "policyDir: " + p("policies") + "\nauditLog: " + kAudit +
                                      "\njournal: false\nmode: lsm\nringBufferKiB: 4096\ncontrolSocket: " + kSocket + "\n");
 }

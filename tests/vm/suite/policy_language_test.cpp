@@ -102,6 +102,9 @@ spec:
     cgroups: [/sys/fs/cgroup/plexec]
   execAllowlist:
     - /tmp/pl/bin/
+    # the programs' loader and libraries: they are mapped executable
+    - /usr/lib/x86_64-linux-gnu/
+    - /usr/lib64/
 )");
     testenv::write_file(p("bulwark.yaml"), "policyDir: /tmp/pl/policies\nauditLog: /tmp/pl/audit.jsonl\nmode: lsm\n");
 }

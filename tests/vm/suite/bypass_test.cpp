@@ -1,0 +1,553 @@
+// Bypasses an attacker tries in LSM mode (issue "close the bypasses"), each
+// with the control that shows the same helper really reads, writes, maps or
+// runs a file no rule covers:
+//   - descriptors opened before the rule (at start-up and at a reload), and
+//     descriptors passed on with pidfd_getfd and SCM_RIGHTS;
+//   - code mapped executable without execve: ld.so run directly, LD_PRELOAD,
+//     dlopen, mprotect;
+//   - a deny-write file's times (utimensat, futimens).
+// Runs as root inside the test VM (tests/vm), started by its /init.
+#define CATCH_CONFIG_RUNNER
+#include <catch2/catch.hpp>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "test_env.h"
+
+namespace fs = std::filesystem;
+using testenv::Outcome;
+using testenv::kToolExit;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kDir = "/tmp/bwb";
+const std::string kCgroup = "/sys/fs/cgroup/bwb";
+const std::string kAudit = kDir + "/audit.jsonl";
+const std::string kSocket = kDir + "/control.sock";
+const std::string kPreloadLib = "/opt/bulwark-test/preload.so";  // tests/vm/suite/preload_lib.c
+const std::string kLoader = "/lib64/ld-linux-x86-64.so.2";
+const std::string kSecretBytes = "top secret: opened before the rule\n";
+const std::string kReadonlyBytes = "deny write: opened for writing before the rule\n";
+const std::string kInnerBytes = "below a protected directory\n";
+const std::string kPlainBytes = "no rule covers this file\n";
+const std::string kLaterBytes = "protected only from the reload on\n";
+
+std::string g_bulwarkd = "/usr/sbin/bulwarkd";
+testenv::Daemon g_daemon;
+
+// Descriptors this process opened before bulwarkd started (setup()).
+int g_secret_fd = -1;    // deny all, read-only descriptor
+int g_readonly_fd = -1;  // deny write, read-write descriptor
+int g_canary_fd = -1;    // kill on open
+int g_inner_fd = -1;     // deny all through a directory rule
+int g_plain_fd = -1;     // no rule: the control
+
+std::string p(const std::string& name) { return kDir + "/" + name; }
+
+const char* kFilesPolicy = R"(apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: bypass-files
+spec:
+  protectedFiles:
+    - path: /tmp/bwb/secret.txt
+      deny: all
+    - path: /tmp/bwb/readonly.txt
+      deny: write
+    - path: /tmp/bwb/secrets
+      recursive: true
+      deny: all
+  killOnOpen:
+    - path: /tmp/bwb/canary.txt
+)";
+
+// The loader and libraries of every program here (the VM's /usr/lib and
+// /usr/lib64), allowed.so but not evil.so (the same bytes, another file).
+const char* kExecPolicy = R"(apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: bypass-exec
+spec:
+  scope:
+    cgroups: [/sys/fs/cgroup/bwb]
+  execAllowlist:
+    - /tmp/bwb/allowed-tool
+    - /tmp/bwb/allowed.so
+    - /usr/lib/x86_64-linux-gnu/
+    - /usr/lib64/
+)";
+
+const char* kLaterPolicy = R"(apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: bypass-later
+spec:
+  protectedFiles:
+    - path: /tmp/bwb/later.txt
+      deny: all
+)";
+
+int open_or_throw(const std::string& path, int flags) {
+    const int fd = open(path.c_str(), flags);
+    if (fd < 0) throw std::runtime_error("open " + path + ": " + strerror(errno));
+    return fd;
+}
+
+void setup_files(const std::string& self) {
+    fs::create_directories(p("policies"));
+    fs::create_directories(p("secrets"));
+    testenv::write_file(p("secret.txt"), kSecretBytes);
+    testenv::write_file(p("readonly.txt"), kReadonlyBytes);
+    testenv::write_file(p("canary.txt"), "tripwire\n");
+    testenv::write_file(p("secrets/inner.txt"), kInnerBytes);
+    testenv::write_file(p("plain.txt"), kPlainBytes);
+    testenv::write_file(p("later.txt"), kLaterBytes);
+    for (const char* tool : {"allowed-tool", "blocked-tool"}) {
+        fs::copy_file(self, p(tool), fs::copy_options::overwrite_existing);
+        chmod(p(tool).c_str(), 0755);
+    }
+    fs::copy_file(kPreloadLib, p("allowed.so"), fs::copy_options::overwrite_existing);
+    fs::copy_file(kPreloadLib, p("evil.so"), fs::copy_options::overwrite_existing);
+    mkdir(kCgroup.c_str(), 0755);
+    testenv::write_file(p("policies/files.yaml"), kFilesPolicy);
+    testenv::write_file(p("policies/exec.yaml"), kExecPolicy);
+    testenv::write_file(p("bulwark.yaml"), "policyDir: " + p("policies") + "\nauditLog: " + kAudit +
+                                               "\ncontrolSocket: " + kSocket + "\nmode: lsm\n");
+    // Opened before any rule is in force.
+    g_secret_fd = open_or_throw(p("secret.txt"), O_RDONLY);
+    g_readonly_fd = open_or_throw(p("readonly.txt"), O_RDWR);
+    g_canary_fd = open_or_throw(p("canary.txt"), O_RDONLY);
+    g_inner_fd = open_or_throw(p("secrets/inner.txt"), O_RDONLY);
+    g_plain_fd = open_or_throw(p("plain.txt"), O_RDWR);
+}
+
+// A child reads `fd` from offset 0 and writes what it read to the pipe;
+// returns the child's outcome (exit code 0: read, else the errno).
+Outcome read_in_child(int fd) {
+    return testenv::run_child([fd](int out) {
+        char buf[256];
+        const ssize_t n = pread(fd, buf, sizeof(buf), 0);
+        if (n < 0) return errno;
+        return write(out, buf, size_t(n)) == n ? 0 : 99;
+    });
+}
+
+// The errno a child gets from `fn` (which returns -1 with errno set on
+// failure), 0 on success.
+int errno_in_child(const std::function<long()>& fn) {
+    Outcome o = testenv::run_child([&](int) { return fn() < 0 ? errno : 0; });
+    return o.exited ? o.exit_code : 128 + o.signal;
+}
+
+std::vector<json> records(const std::function<bool(const json&)>& pred) {
+    return testenv::wait_for_audit(kAudit, pred);
+}
+
+struct Times {
+    struct timespec atime, mtime;
+    off_t size;
+};
+Times times_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    return Times{st.st_atim, st.st_mtim, st.st_size};
+}
+bool same(const struct timespec& a, const struct timespec& b) {
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+// Runs argv with env in a grandchild that first joins the allowlist's
+// scope; its exit status, 128 + signal if killed, 200 + errno if execve
+// failed.  Its stdout and stderr go to `output`.
+int run_in_scope(const std::vector<std::string>& argv, const std::vector<std::string>& env, std::string* output = nullptr) {
+    Outcome o = testenv::run_child([&](int out) {
+        testenv::join_cgroup(kCgroup);
+        Outcome t = testenv::run_child([&](int) {
+            dup2(out, 1);
+            dup2(out, 2);
+            std::vector<char*> a, e;
+            for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+            for (const auto& s : env) e.push_back(const_cast<char*>(s.c_str()));
+            a.push_back(nullptr);
+            e.push_back(nullptr);
+            execve(a[0], a.data(), e.data());
+            return 200 + errno;
+        });
+        return t.signaled ? 128 + t.signal : t.exit_code;
+    });
+    if (output) *output = o.output;
+    return o.exited ? o.exit_code : -1;
+}
+
+}  // namespace
+
+// --- descriptors opened before the rule -----------------------------------
+
+TEST_CASE("each descriptor open at start-up is reported as preexisting, with pid, comm and fd", "[preexisting]") {
+    for (const auto& [fd, path, write] : std::vector<std::tuple<int, std::string, bool>>{
+             {g_secret_fd, p("secret.txt"), false},
+             {g_readonly_fd, p("readonly.txt"), true},
+             {g_canary_fd, p("canary.txt"), false},
+             {g_inner_fd, p("secrets/inner.txt"), false}}) {
+        INFO(path);
+        const int want_fd = fd;
+        auto recs = records([&](const json& r) {
+            return r["kind"] == "preexisting" && r["pid"] == getpid() && r["fd"] == want_fd;
+        });
+        REQUIRE(recs.size() == 1);
+        CHECK(recs[0]["path"] == path);
+        CHECK(recs[0]["action"] == "denied");
+        CHECK(recs[0]["write"] == write);
+        CHECK(recs[0]["generation"] == 1);
+        CHECK(recs[0]["comm"] == "vm_bypass_suite");
+    }
+    // Not the control, and not a read-only descriptor of a deny-write file.
+    CHECK(records([](const json& r) { return r["kind"] == "preexisting" && r["path"] == p("plain.txt"); }).empty());
+}
+
+TEST_CASE("reads through a descriptor opened before a deny-all rule fail with EPERM", "[preexisting]") {
+    Outcome control = read_in_child(g_plain_fd);
+    CHECK(control.exit_code == 0);
+    CHECK(control.output == kPlainBytes);
+
+    for (int fd : {g_secret_fd, g_inner_fd}) {
+        Outcome o = read_in_child(fd);
+        CHECK(o.exit_code == EPERM);
+        CHECK(o.output.empty());
+    }
+    auto recs = records([](const json& r) { return r["kind"] == "file_access" && r["path"] == p("secret.txt"); });
+    REQUIRE(!recs.empty());
+    CHECK(recs[0]["action"] == "denied");
+    CHECK(recs[0]["rule"] == "protectedFiles(all)");
+    CHECK(recs[0]["write"] == false);
+}
+
+TEST_CASE("mmap, sendfile, splice and copy_file_range of such a descriptor fail with EPERM", "[preexisting]") {
+    const std::string out_path = p("copy-out");
+    testenv::write_file(out_path, "");
+    auto mmap_read = [](int fd) {
+        return [fd]() -> long {
+            void* m = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+            return m == MAP_FAILED ? -1 : 0;
+        };
+    };
+    auto send = [&](int fd) {
+        return [fd, &out_path]() -> long {
+            int out = open(out_path.c_str(), O_WRONLY);
+            off_t off = 0;
+            return sendfile(out, fd, &off, 64);
+        };
+    };
+    auto splice_out = [](int fd) {
+        return [fd]() -> long {
+            int pipefd[2];
+            if (pipe(pipefd) != 0) return -1;
+            loff_t off = 0;
+            return splice(fd, &off, pipefd[1], nullptr, 64, 0);
+        };
+    };
+    auto copy_range = [&](int fd) {
+        return [fd, &out_path]() -> long {
+            int out = open(out_path.c_str(), O_WRONLY);
+            loff_t off = 0;
+            return copy_file_range(fd, &off, out, nullptr, 64, 0);
+        };
+    };
+    for (const auto& [name, make] : std::vector<std::pair<std::string, std::function<std::function<long()>(int)>>>{
+             {"mmap", mmap_read}, {"sendfile", send}, {"splice", splice_out}, {"copy_file_range", copy_range}}) {
+        INFO(name);
+        testenv::write_file(out_path, "");
+        CHECK(errno_in_child(make(g_plain_fd)) == 0);  // control
+        const std::string control = testenv::read_file(out_path);
+        CHECK(errno_in_child(make(g_secret_fd)) == EPERM);
+        CHECK(errno_in_child(make(g_inner_fd)) == EPERM);
+        // What the control copied (sendfile, copy_file_range) is all the
+        // output file holds: no protected byte landed over it.
+        CHECK(testenv::read_file(out_path) == control);
+        if (name == "sendfile" || name == "copy_file_range") CHECK(control == kPlainBytes);
+    }
+}
+
+TEST_CASE("writes through a writable descriptor opened before a deny-write rule fail with EPERM", "[preexisting]") {
+    const Times before = times_of(p("readonly.txt"));
+    auto attempts = std::vector<std::pair<std::string, std::function<long(int)>>>{
+        {"pwrite", [](int fd) -> long { return pwrite(fd, "forged", 6, 0); }},
+        {"fallocate", [](int fd) -> long { return fallocate(fd, 0, 0, 1 << 20); }},
+        {"shared writable mmap", [](int fd) -> long {
+             void* m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+             if (m == MAP_FAILED) return -1;
+             memcpy(m, "forged", 6);
+             return msync(m, 4096, MS_SYNC);
+         }},
+    };
+    const std::string plain_before = testenv::read_file(p("plain.txt"));
+    for (const auto& [name, fn] : attempts) {
+        INFO(name);
+        CHECK(errno_in_child([&] { return fn(g_readonly_fd); }) == EPERM);
+    }
+    // Reading it stays allowed: it is deny write.
+    Outcome reading = read_in_child(g_readonly_fd);
+    CHECK(reading.exit_code == 0);
+    CHECK(reading.output == kReadonlyBytes);
+    CHECK(errno_in_child([] {
+              void* m = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, g_readonly_fd, 0);
+              return m == MAP_FAILED ? -1L : 0L;
+          }) == 0);
+    const Times after = times_of(p("readonly.txt"));
+    CHECK(testenv::read_file(p("readonly.txt")) == kReadonlyBytes);
+    CHECK(after.size == before.size);
+    CHECK(same(after.mtime, before.mtime));
+    // Control: the same writes to the unprotected file land.
+    CHECK(errno_in_child([] { return pwrite(g_plain_fd, "NO", 2, 0); }) == 0);
+    CHECK(testenv::read_file(p("plain.txt")) == "NO" + plain_before.substr(2));
+    CHECK(errno_in_child([] { return pwrite(g_plain_fd, "no", 2, 0); }) == 0);
+    auto recs = records([](const json& r) {
+        return r["kind"] == "file_access" && r["path"] == p("readonly.txt") && r["write"] == true;
+    });
+    REQUIRE(!recs.empty());
+    CHECK(recs[0]["rule"] == "protectedFiles(write)");
+}
+
+TEST_CASE("whoever reads a kill-on-open file through an earlier descriptor is killed and reads nothing",
+          "[preexisting]") {
+    Outcome o = read_in_child(g_canary_fd);
+    CHECK(o.signaled);
+    CHECK(o.signal == SIGKILL);
+    CHECK(o.output.empty());
+    auto recs = records([&](const json& r) { return r["kind"] == "file_access" && r["pid"] == o.pid; });
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["action"] == "killed");
+    CHECK(recs[0]["path"] == p("canary.txt"));
+}
+
+TEST_CASE("a descriptor taken with pidfd_getfd is checked like an open", "[received]") {
+    const pid_t holder = getpid();
+    auto take_and_read = [holder](int fd) {
+        return testenv::run_child([holder, fd](int out) {
+            const int pidfd = int(syscall(SYS_pidfd_open, holder, 0));
+            if (pidfd < 0) return 100;
+            const int copy = int(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+            if (copy < 0) return errno;
+            char buf[256];
+            const ssize_t n = pread(copy, buf, sizeof(buf), 0);
+            if (n < 0) return 101;
+            return write(out, buf, size_t(n)) == n ? 0 : 99;
+        });
+    };
+    Outcome control = take_and_read(g_plain_fd);
+    CHECK(control.exit_code == 0);
+    CHECK(control.output.size() == kPlainBytes.size());
+    Outcome o = take_and_read(g_secret_fd);
+    CHECK(o.exit_code == EPERM);
+    CHECK(o.output.empty());
+    auto recs = records([&](const json& r) { return r["kind"] == "file_open" && r["pid"] == o.pid; });
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["received"] == true);
+    CHECK(recs[0]["action"] == "denied");
+}
+
+TEST_CASE("a descriptor sent with SCM_RIGHTS never arrives", "[received]") {
+    // The sender is this process; the child receives.
+    for (int fd : {g_plain_fd, g_secret_fd}) {
+        int sv[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        const pid_t child = fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            close(sv[0]);
+            char byte;
+            struct iovec iov = {&byte, 1};
+            alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+            struct msghdr msg {};
+            msg.msg_iov = &iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = ctl;
+            msg.msg_controllen = sizeof(ctl);
+            if (recvmsg(sv[1], &msg, 0) != 1) _exit(100);
+            struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+            if (!c || c->cmsg_type != SCM_RIGHTS) _exit((msg.msg_flags & MSG_CTRUNC) ? 1 : 102);
+            int got;
+            std::memcpy(&got, CMSG_DATA(c), sizeof(got));
+            char buf[256];
+            const ssize_t n = pread(got, buf, sizeof(buf), 0);
+            _exit(n == ssize_t(kPlainBytes.size()) ? 0 : 103);
+        }
+        close(sv[1]);
+        char byte = 'x';
+        struct iovec iov = {&byte, 1};
+        alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+        struct msghdr msg {};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = ctl;
+        msg.msg_controllen = sizeof(ctl);
+        struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+        REQUIRE(sendmsg(sv[0], &msg, 0) == 1);
+        close(sv[0]);
+        int status = 0;
+        REQUIRE(waitpid(child, &status, 0) == child);
+        REQUIRE(WIFEXITED(status));
+        // 0: received and read the control; 1: the kernel dropped the
+        // descriptor (MSG_CTRUNC) because the receive was refused.
+        CHECK(WEXITSTATUS(status) == (fd == g_plain_fd ? 0 : 1));
+        if (fd == g_secret_fd) {
+            auto recs = records([&](const json& r) { return r["kind"] == "file_open" && r["pid"] == child; });
+            REQUIRE(recs.size() == 1);
+            CHECK(recs[0]["received"] == true);
+        }
+    }
+}
+
+TEST_CASE("a descriptor opened before a reload obeys the rule the reload brings", "[preexisting][reload]") {
+    const int fd = open_or_throw(p("later.txt"), O_RDONLY);
+    Outcome before = read_in_child(fd);
+    CHECK(before.exit_code == 0);
+    CHECK(before.output == kLaterBytes);
+
+    testenv::write_file(p("policies/later.yaml"), kLaterPolicy);
+    Outcome r = testenv::run_program({"/usr/bin/bulwarkctl", "reload", "--json", "--socket", kSocket});
+    REQUIRE(r.exit_code == 0);
+    const uint64_t gen = json::parse(r.output)["generation"].get<uint64_t>();
+    CHECK(gen == 2);
+
+    auto recs = records([&](const json& rec) {
+        return rec["kind"] == "preexisting" && rec["pid"] == getpid() && rec["fd"] == fd;
+    });
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["generation"] == gen);
+    CHECK(recs[0]["path"] == p("later.txt"));
+    CHECK(recs[0]["policy"] == "bypass-later");
+
+    Outcome after = read_in_child(fd);
+    CHECK(after.exit_code == EPERM);
+    CHECK(after.output.empty());
+
+    // The rule goes with the next reload: the same descriptor reads again.
+    fs::remove(p("policies/later.yaml"));
+    r = testenv::run_program({"/usr/bin/bulwarkctl", "reload", "--json", "--socket", kSocket});
+    REQUIRE(r.exit_code == 0);
+    Outcome again = read_in_child(fd);
+    CHECK(again.exit_code == 0);
+    CHECK(again.output == kLaterBytes);
+    close(fd);
+}
+
+// --- code mapped executable -----------------------------------------------
+
+TEST_CASE("the dynamic loader run directly cannot map a program outside the allowlist", "[mmap-exec]") {
+    CHECK(run_in_scope({kLoader, p("allowed-tool"), testenv::kToolArg}, {}) == kToolExit);  // control
+    std::string out;
+    const int status = run_in_scope({kLoader, p("blocked-tool"), testenv::kToolArg}, {}, &out);
+    INFO(out);
+    CHECK(status == 127);  // ld.so: "failed to map segment from shared object"
+    auto recs = records([](const json& r) { return r["kind"] == "exec" && r["path"] == p("blocked-tool"); });
+    REQUIRE(!recs.empty());
+    CHECK(recs[0]["mmap"] == true);
+    CHECK(recs[0]["action"] == "denied");
+    CHECK(recs[0]["policy"] == "bypass-exec");
+}
+
+TEST_CASE("LD_PRELOAD of a library outside the allowlist does not run its code", "[mmap-exec]") {
+    const std::string marker = p("preload-marker");
+    fs::remove(marker);
+    // Control: the allowed copy's constructor runs and leaves the marker.
+    CHECK(run_in_scope({p("allowed-tool"), testenv::kToolArg}, {"LD_PRELOAD=" + p("allowed.so"), "BW_MARKER=" + marker}) ==
+          kToolExit);
+    CHECK(testenv::read_file(marker) == "loaded\n");
+    fs::remove(marker);
+    std::string out;
+    CHECK(run_in_scope({p("allowed-tool"), testenv::kToolArg}, {"LD_PRELOAD=" + p("evil.so"), "BW_MARKER=" + marker},
+                       &out) == kToolExit);  // ld.so ignores the preload it cannot map
+    INFO(out);
+    CHECK_FALSE(fs::exists(marker));
+    CHECK(out.find("evil.so") != std::string::npos);
+    auto recs = records([](const json& r) { return r["kind"] == "exec" && r["path"] == p("evil.so"); });
+    REQUIRE(!recs.empty());
+    CHECK(recs[0]["mmap"] == true);
+}
+
+TEST_CASE("dlopen and mprotect(PROT_EXEC) of a file outside the allowlist fail", "[mmap-exec]") {
+    auto in_scope = [](const std::function<int()>& fn) {
+        Outcome o = testenv::run_child([&](int) {
+            testenv::join_cgroup(kCgroup);
+            return fn();
+        });
+        return o.exited ? o.exit_code : 128 + o.signal;
+    };
+    auto dl = [](const std::string& path) {
+        return [path] {
+            void* h = dlopen(path.c_str(), RTLD_NOW);
+            if (!h) return 1;
+            auto answer = reinterpret_cast<int (*)()>(dlsym(h, "bw_lib_answer"));
+            return answer ? answer() : 2;
+        };
+    };
+    CHECK(in_scope(dl(p("allowed.so"))) == 42);  // control
+    CHECK(in_scope(dl(p("evil.so"))) == 1);
+    auto protect = [](const std::string& path) {
+        return [path] {
+            const int fd = open(path.c_str(), O_RDONLY);
+            void* m = mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+            if (m == MAP_FAILED) return 100;
+            return mprotect(m, 4096, PROT_READ | PROT_EXEC) == 0 ? 0 : errno;
+        };
+    };
+    CHECK(in_scope(protect(p("allowed.so"))) == 0);  // control
+    CHECK(in_scope(protect(p("evil.so"))) == EPERM);
+    // Anonymous executable memory (what a JIT uses) is not a file's code.
+    CHECK(in_scope([] {
+              void* m = mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+              return m == MAP_FAILED ? errno : 0;
+          }) == 0);
+    // Outside the scope the same dlopen works.
+    Outcome outside = testenv::run_child([&](int) { return dl(p("evil.so"))(); });
+    CHECK(outside.exit_code == 42);
+}
+
+// --- times ----------------------------------------------------------------
+
+TEST_CASE("utimensat and futimens on a deny-write file fail with EPERM and the times stay", "[utimes]") {
+    const struct timespec forged[2] = {{1000000000, 0}, {1000000000, 0}};
+    for (const std::string& path : {p("readonly.txt"), p("secret.txt")}) {
+        INFO(path);
+        const Times before = times_of(path);
+        CHECK(errno_in_child([&] { return long(utimensat(AT_FDCWD, path.c_str(), forged, 0)); }) == EPERM);
+        CHECK(errno_in_child([&] { return long(utimensat(AT_FDCWD, path.c_str(), nullptr, 0)); }) == EPERM);
+        const Times after = times_of(path);
+        CHECK(same(after.mtime, before.mtime));
+        CHECK(same(after.atime, before.atime));
+    }
+    CHECK(errno_in_child([&] { return long(futimens(g_readonly_fd, forged)); }) == EPERM);
+    CHECK(times_of(p("readonly.txt")).mtime.tv_sec != forged[1].tv_sec);
+    // Control: the unprotected file takes the forged times.
+    CHECK(errno_in_child([&] { return long(utimensat(AT_FDCWD, p("plain.txt").c_str(), forged, 0)); }) == 0);
+    CHECK(times_of(p("plain.txt")).mtime.tv_sec == forged[1].tv_sec);
+    auto recs = records([](const json& r) { return r["kind"] == "file_change" && r["op"] == "utimes"; });
+    REQUIRE(!recs.empty());
+    CHECK(recs[0]["action"] == "denied");
+}
+
+int main(int argc, char** argv) {
+    if (const char* d = getenv("BULWARKD")) g_bulwarkd = d;
+    return testenv::suite_main(
+        argc, argv, [] { setup_files(testenv::self_exe()); }, g_daemon, g_bulwarkd, p("bulwark.yaml"),
+        [&] { return Catch::Session().run(argc, argv); });
+}
