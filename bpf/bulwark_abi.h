@@ -226,6 +226,17 @@ struct bw_event {
 
 #define BW_EVENT_SIZE 368
 
+/* Inner map bw_mounts[slot]: a directory some rule's file lies below (its
+ * identity is the key).  A mount over it (in the host's mount namespace)
+ * would replace what the path serves, so it is refused (audited when every
+ * rule below is in audit mode). */
+struct bw_mount_guard {
+	__u32 rule_id; /* a rule whose file lies below */
+	__u8 action;   /* that rule's BW_ACT_* (for the record) */
+	__u8 flags;    /* BW_RULE_AUDIT when no enforcing rule lies below */
+	__u16 _pad;
+};
+
 /* The one running bulwarkd, single-entry array written by it at start-up
  * (an adopting bulwarkd overwrites it).  The kernel side trusts this task
  * alone with bulwark's own objects. */
@@ -261,6 +272,7 @@ static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
 static_assert(sizeof(struct bw_self) == 8, "bw_self layout");
+static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #else
@@ -272,6 +284,7 @@ _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 _Static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 _Static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
 _Static_assert(sizeof(struct bw_self) == 8, "bw_self layout");
+_Static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 _Static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 _Static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #endif

@@ -47,12 +47,26 @@ struct bw_scopes_inner {
 	__uint(value_size, sizeof(struct bw_scope_mask));
 };
 
+struct bw_mounts_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct bw_file_key));
+	__uint(value_size, sizeof(struct bw_mount_guard));
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, BW_SLOTS);
 	__type(key, __u32);
 	__array(values, struct bw_files_inner);
 } bw_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BW_SLOTS);
+	__type(key, __u32);
+	__array(values, struct bw_mounts_inner);
+} bw_mounts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
@@ -139,6 +153,7 @@ const volatile struct {
 	struct bw_counters counters;
 	struct bw_dir_filter dir_filter;
 	struct bw_self self;
+	struct bw_mount_guard mount_guard;
 	struct bw_mark mark;
 	struct bw_preexisting preexisting;
 } bw_abi_types = {};

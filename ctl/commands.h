@@ -13,6 +13,7 @@ inline constexpr int exit_ok = 0;       // success (warnings allowed)
 inline constexpr int exit_invalid = 1;  // the command ran and found errors
 inline constexpr int exit_usage = 2;    // bad command line
 inline constexpr int exit_not_running = 3;  // bulwarkd is not running / cannot be reached
+inline constexpr int exit_tampered = 4;     // status: bulwarkd found its kernel state changed (and restored it)
 
 struct Command {
     CLI::App* app = nullptr;   // the subcommand, to see whether it was chosen

@@ -56,7 +56,8 @@ Command add_status_command(CLI::App& app) {
                     std::cout << to_json(*st).dump(2) << "\n";
                 else
                     std::cout << render_status_text(*st);
-                return exit_ok;
+                // Tampering is not "running fine": scripts and monitoring see it.
+                return st->integrity.tampered ? exit_tampered : exit_ok;
             }};
 }
 

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,9 +35,9 @@ Daemon::~Daemon() {
 
 void Daemon::notify_status() const {
     const RuleCounts c = rule_counts(*current_);
-    sd_notifyf(0, "STATUS=enforcing in %s mode%s, policy generation %u: %d protectedFiles, %d killOnOpen, "
+    sd_notifyf(0, "STATUS=%senforcing in %s mode%s, policy generation %u: %d protectedFiles, %d killOnOpen, "
                   "%d execAllowlist rules%s",
-               to_string(mode_),
+               integrity_status_.tampered ? "TAMPERED (restored, see bulwarkctl status): " : "", to_string(mode_),
                mode_ == EnforcementMode::tracepoint ? " (weaker: kills after the fact, see bulwarkctl status)" : "",
                writer_->generation(), c.protected_files, c.kill_on_open, c.exec_allowlist,
                pins_unavailable_.empty() ? "" : "; enforcement ends with bulwarkd (cannot pin)");
@@ -44,7 +45,10 @@ void Daemon::notify_status() const {
 
 nlohmann::json Daemon::handle(const nlohmann::json& request) {
     const std::string cmd = request["cmd"].get<std::string>();
-    if (cmd == "status") return status();
+    if (cmd == "status") {
+        verify_integrity();  // the answer reflects the kernel as it is now
+        return status();
+    }
     if (cmd == "reload") {
         log::get("daemon")->info("reload requested over the control socket");
         sd_notify(0, "RELOADING=1");
@@ -126,6 +130,17 @@ int Daemon::run() {
     epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &e);
     e.data.u32 = 2;
     epoll_ctl(efd, EPOLL_CTL_ADD, control_->fd(), &e);
+    // The integrity check's period (docs/daemon.md, "Tampering").
+    UniqueFd tfd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (tfd.get() >= 0) {
+        const itimerspec every{{kIntegrityCheckSeconds, 0}, {kIntegrityCheckSeconds, 0}};
+        timerfd_settime(tfd.get(), 0, &every, nullptr);
+        e.data.u32 = 3;
+        epoll_ctl(efd, EPOLL_CTL_ADD, tfd.get(), &e);
+    } else {
+        lg->error("{}: the kernel state is checked only when status is asked",
+                  errno_error("create the integrity timer").to_string());
+    }
 
     notify_status();
     sd_notify(0, "READY=1");
@@ -144,6 +159,11 @@ int Daemon::run() {
             break;
         }
         for (int i = 0; i < n; ++i) {
+            if (evs[i].data.u32 == 3) {
+                uint64_t expirations = 0;
+                if (read(tfd.get(), &expirations, sizeof(expirations)) > 0) verify_integrity();
+                continue;
+            }
             if (evs[i].data.u32 == 2) {
                 control_->serve_one([this](const nlohmann::json& req) { return handle(req); });
                 continue;

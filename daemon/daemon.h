@@ -26,6 +26,7 @@
 #include "daemon/config.h"
 #include "daemon/control.h"
 #include "daemon/error.h"
+#include "daemon/integrity.h"
 #include "daemon/journal_sink.h"
 #include "daemon/loader.h"
 #include "daemon/map_writer.h"
@@ -44,6 +45,9 @@ inline constexpr int kExitUsage = 2;        // command line
 inline constexpr int kExitRuntime = 3;      // audit log, maps, event loop
 inline constexpr int kExitUnsupported = 4;  // the requested enforcement mode is not available here
 inline constexpr int kExitRunning = 5;      // another bulwarkd is running
+
+// Seconds between two checks of the kernel's state (daemon/integrity.h).
+inline constexpr int kIntegrityCheckSeconds = 5;
 
 struct DaemonOptions {
     std::string config_path = "/etc/bulwark/bulwark.yaml";
@@ -102,6 +106,10 @@ private:
     ReloadResult reload();
     // Registers `compiled` as the next generation, writes it and switches.
     Result<GenerationInfo> install(const std::shared_ptr<const policy::CompiledPolicy>& compiled, double& ms);
+    // Compares the kernel's state with what bulwarkd wrote; when it was
+    // changed, logs at crit, restores the policy as a new generation and
+    // reports TAMPERED from then on (daemon/integrity.h).
+    void verify_integrity();
     // After a switch to `generation`: descriptors opened before it
     // (daemon/preexisting.h).
     void mark_preexisting(uint32_t generation);
@@ -122,6 +130,8 @@ private:
     std::unique_ptr<JournalSink> journal_;
     std::unique_ptr<Enforcer> enforcer_;
     std::unique_ptr<MapWriter> writer_;
+    std::unique_ptr<IntegrityGuard> integrity_;
+    IntegrityStatus integrity_status_;
     RuleBook rules_;
     std::unique_ptr<EventPipeline> pipeline_;
     std::unique_ptr<ControlServer> control_;
@@ -137,6 +147,8 @@ private:
     std::optional<ReloadResult> last_reload_;
 };
 
+// Writes bw_self (this process, the host's mount namespace) and returns it.
+Result<bw_self> write_self(int self_fd);
 // Wall-clock now, in ns.
 int64_t wall_now_ns();
 // The signals bulwarkd takes from a signalfd (blocked in every thread).

@@ -68,6 +68,10 @@ bool is_iterator(const bpf_program* prog) {
            bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER;
 }
 
+// Attached on demand (Enforcer::attach_access_checks), not by attach().
+constexpr const char* kAccessCheckProgram = "bw_lsm_file_permission";
+bool is_on_demand(const bpf_program* prog) { return std::strcmp(bpf_program__name(prog), kAccessCheckProgram) == 0; }
+
 // Everything both modes share: the skeleton, its links, its maps.
 template <typename Skel, void (*Destroy)(Skel*)>
 class SkeletonEnforcer : public Enforcer {
@@ -88,7 +92,7 @@ public:
             bpf_map__fd(skel_->maps.bw_scopes),     bpf_map__fd(skel_->maps.bw_config),
             bpf_map__fd(skel_->maps.bw_dir_filter), bpf_map__fd(skel_->maps.bw_state),
             bpf_map__fd(skel_->maps.bw_counters),   bpf_map__fd(skel_->maps.bw_fence),
-            bpf_map__fd(skel_->maps.bw_self),
+            bpf_map__fd(skel_->maps.bw_self),       bpf_map__fd(skel_->maps.bw_mounts),
         };
     }
     int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }
@@ -118,18 +122,19 @@ public:
         bpf_object__for_each_program(prog, skel_->obj) {
             if (!bpf_program__autoload(prog)) continue;  // a variant this kernel does not use
             if (is_iterator(prog)) continue;             // run on demand (scan_preexisting)
-            bpf_link* link = bpf_program__attach(prog);
-            if (!link) {
-                const int err = errno;
-                std::string what = std::string("attach ") + bpf_program__section_name(prog);
-                if (auto h = hint_(err); !h.empty()) what += " — " + h;
-                return Error{what, err};
-            }
-            links_.push_back(link);
-            link_progs_.push_back(bpf_program__name(prog));
-            names_.push_back(bpf_program__section_name(prog));
+            if (is_on_demand(prog)) continue;            // attach_access_checks
+            if (auto err = attach_one(prog)) return err;
         }
         return std::nullopt;
+    }
+
+    Result<bool> attach_access_checks() override {
+        bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, kAccessCheckProgram);
+        if (!prog || !bpf_program__autoload(prog)) return false;
+        for (const auto& n : link_progs_)
+            if (n == kAccessCheckProgram) return false;
+        if (auto err = attach_one(prog)) return *err;
+        return true;
     }
 
     std::vector<NamedFd> programs() const override {
@@ -194,6 +199,20 @@ public:
     Skel* skel() { return skel_; }
 
 private:
+    Status attach_one(bpf_program* prog) {
+        bpf_link* link = bpf_program__attach(prog);
+        if (!link) {
+            const int err = errno;
+            std::string what = std::string("attach ") + bpf_program__section_name(prog);
+            if (auto h = hint_(err); !h.empty()) what += " — " + h;
+            return Error{what, err};
+        }
+        links_.push_back(link);
+        link_progs_.push_back(bpf_program__name(prog));
+        names_.push_back(bpf_program__section_name(prog));
+        return std::nullopt;
+    }
+
     Skel* skel_;
     EnforcementMode mode_;
     std::function<std::string(int)> hint_;

@@ -33,6 +33,7 @@ struct PolicyMapFds {
     int counters = -1;
     int fence = -1;
     int self = -1;  // bw_self: the running bulwarkd (bulwark_abi.h)
+    int mounts_outer = -1;
 };
 
 struct LoadOptions {
@@ -84,6 +85,12 @@ public:
     // a rule covers, and returns those whose holder bulwarkd must take
     // (pidfd_getfd) so that the LSM marks their inode (daemon/preexisting.h).
     virtual Result<std::vector<bw_preexisting>> scan_preexisting() = 0;
+    // Attaches the per-access check (LSM file_permission) if it is not yet:
+    // it is needed only once a preexisting descriptor's inode is marked, so
+    // reads and writes on a host without one pass no hook of bulwark's.
+    // True when it was attached now; false when already attached or the
+    // mode has none.
+    virtual Result<bool> attach_access_checks() = 0;
 };
 
 // The ways bulwarkd can enforce; daemon/startup.cpp tries them in this

@@ -61,6 +61,11 @@ Result<MapImage> build_map_image(const policy::CompiledPolicy& compiled, uint32_
             mark(f.id.dev, f.id.ino);
         }
     }
+    for (const auto& g : compiled.mount_guards) {
+        img.mount_keys.push_back({g.id.dev, g.id.ino});
+        img.mount_guards.push_back({g.rule_id, static_cast<uint8_t>(kernel_action(g.kind)),
+                                    static_cast<uint8_t>(g.audit ? BW_RULE_AUDIT : 0u), 0});
+    }
     if (!img.file_keys.empty()) cfg.flags |= BW_CFG_FILES;
 
     // Exec allowlists: one entry per identity, with the bits of every

@@ -21,6 +21,8 @@ struct MapImage {
     std::vector<bw_file_rule> file_rules;
     std::vector<bw_file_key> exec_keys;   // bw_exec inner map
     std::vector<bw_exec_allow> exec_allows;
+    std::vector<bw_file_key> mount_keys;  // bw_mounts inner map
+    std::vector<bw_mount_guard> mount_guards;
     std::vector<uint64_t> scope_keys;     // bw_scopes inner map (cgroup v2 ids)
     std::vector<bw_scope_mask> scope_masks;
     bw_gen_config config{};               // bw_config[slot]; magic set: the slot is complete

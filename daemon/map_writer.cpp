@@ -75,7 +75,8 @@ Status MapWriter::release(uint32_t slot) {
     if (int e = bpf_map_update_elem(fds_.config, &slot, &empty, BPF_ANY); e)
         return Error{"clear bw_config[" + std::to_string(slot) + "]", -e};
     for (auto [outer, name] : {std::pair{fds_.files_outer, "bw_files"}, std::pair{fds_.exec_outer, "bw_exec"},
-                               std::pair{fds_.scopes_outer, "bw_scopes"}}) {
+                               std::pair{fds_.scopes_outer, "bw_scopes"},
+                               std::pair{fds_.mounts_outer, "bw_mounts"}}) {
         int e = bpf_map_delete_elem(outer, &slot);
         if (e && e != -ENOENT) return Error{std::string("release ") + name + "[" + std::to_string(slot) + "]", -e};
     }
@@ -108,9 +109,12 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img) {
     if (!execm) return execm.error();
     auto scopem = create_hash("bw_scopes_g", sizeof(uint64_t), sizeof(bw_scope_mask), img.scope_keys.size());
     if (!scopem) return scopem.error();
+    auto mountm = create_hash("bw_mounts_g", sizeof(bw_file_key), sizeof(bw_mount_guard), img.mount_keys.size());
+    if (!mountm) return mountm.error();
     if (auto e = fill(*files, "bw_files_g", img.file_keys, img.file_rules)) return *e;
     if (auto e = fill(*execm, "bw_exec_g", img.exec_keys, img.exec_allows)) return *e;
     if (auto e = fill(*scopem, "bw_scopes_g", img.scope_keys, img.scope_masks)) return *e;
+    if (auto e = fill(*mountm, "bw_mounts_g", img.mount_keys, img.mount_guards)) return *e;
 
     struct {
         int outer;
@@ -118,7 +122,8 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img) {
         const char* name;
     } inner_maps[] = {{fds_.files_outer, files->get(), "bw_files"},
                       {fds_.exec_outer, execm->get(), "bw_exec"},
-                      {fds_.scopes_outer, scopem->get(), "bw_scopes"}};
+                      {fds_.scopes_outer, scopem->get(), "bw_scopes"},
+                      {fds_.mounts_outer, mountm->get(), "bw_mounts"}};
     for (auto& s : inner_maps) {
         int inner = s.inner;
         if (int e = bpf_map_update_elem(s.outer, &slot, &inner, BPF_ANY); e)

@@ -27,6 +27,11 @@ Result<PreexistingOutcome> mark_preexisting(Enforcer& enforcer) {
     if (!found) return found.error();
     PreexistingOutcome out;
     out.to_mark = found->size();
+    if (found->empty()) return out;
+    // Before the first mark: from then on every access is checked.
+    auto attached = enforcer.attach_access_checks();
+    if (!attached) return attached.error();
+    out.attached_checks = *attached;
     for (const bw_preexisting& p : *found) {
         const int err = take_descriptor(p.tgid, p.fd);
         if (err == 0) {

@@ -24,6 +24,7 @@ struct PreexistingOutcome {
     size_t gone = 0;         // the holder exited or closed it before we took it
     size_t failed = 0;       // could not be taken (reason in `first_failure`)
     std::string first_failure;
+    bool attached_checks = false;  // the per-access check was attached now (Enforcer::attach_access_checks)
 };
 
 // Runs the iterator for the generation in force and takes what it found.

@@ -5,6 +5,11 @@
 
 #include <chrono>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
 #include "daemon/daemon.h"
 #include "daemon/log.h"
 #include "daemon/map_image.h"
@@ -59,11 +64,51 @@ Result<GenerationInfo> Daemon::install(const std::shared_ptr<const policy::Compi
         return info;
     }
     if (!info->warning.empty()) log::get("maps")->warn("generation {} is in force, but {}", gen, info->warning);
+    if (integrity_) integrity_->expect_generation(*image, info->slot);
     // The switch was fenced: older generations' records are all in the ring
     // buffer by now; their tables go once the consumer has read it.
     rules_.retire_below_after_drain(gen);
     current_info_ = *info;
     return info;
+}
+
+Result<bw_self> write_self(int self_fd) {
+    struct stat st {};
+    // PID 1's mount namespace; 0 when this process may not see it (a
+    // container): mounts are then judged in every namespace.
+    const uint32_t mnt_ns = stat("/proc/1/ns/mnt", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
+    const bw_self self{static_cast<uint32_t>(getpid()), mnt_ns};
+    const uint32_t zero = 0;
+    if (bpf_map_update_elem(self_fd, &zero, &self, BPF_ANY) != 0) return errno_error("write bw_self");
+    return self;
+}
+
+void Daemon::verify_integrity() {
+    if (!integrity_) return;
+    const auto problems = integrity_->check();
+    if (problems.empty()) return;
+    std::string detail;
+    for (const auto& p : problems) detail += (detail.empty() ? "" : "; ") + p;
+    auto lg = log::get("integrity");
+    lg->critical("TAMPERED: the kernel no longer holds what bulwarkd wrote: {}; restoring", detail);
+    if (journal_)
+        journal_->notice(message_id::kTampered, 2,
+                         "bulwark's kernel state was changed behind bulwarkd's back: " + detail + "; restoring",
+                         {"BULWARK_TAMPERED=" + detail});
+    integrity_status_.tampered = true;
+    integrity_status_.detected_at = format_wall_time(wall_now_ns());
+    integrity_status_.detail = detail;
+    if (auto self = write_self(enforcer_->maps().self)) integrity_->expect_self(*self);
+    double ms = 0;
+    auto gen = install(current_, ms);
+    if (!gen) {
+        lg->critical("restoring failed: {}", gen.error().to_string());
+        return;
+    }
+    integrity_status_.restored_generation = gen->generation;
+    lg->critical("restored: generation {} in force ({:.1f} ms)", gen->generation, ms);
+    mark_preexisting(gen->generation);
+    notify_status();
 }
 
 void Daemon::mark_preexisting(uint32_t generation) {
@@ -89,6 +134,12 @@ void Daemon::mark_preexisting(uint32_t generation) {
     lg->info("generation {}: {} descriptors opened before it are on files its enforcing rules cover: {} now checked "
              "at every read, write and map, {} already closed ({:.1f} ms)",
              generation, out->to_mark, out->marked, out->gone, ms_since(t));
+    if (out->attached_checks) {
+        lg->info("attached lsm/file_permission: reads and writes are checked for marked files from now on");
+        if (pins_ && pins_unavailable_.empty())
+            if (auto err = pins_->pin(*enforcer_)) log::get("pins")->error("{}", err->to_string());
+        if (integrity_) integrity_->expect_links(enforcer_->links());
+    }
     if (out->failed)
         lg->error("generation {}: {} descriptors opened before it could not be taken and keep the access they had "
                   "(first: {})",

@@ -30,16 +30,7 @@ std::vector<Variant> candidates(ModeSetting m) {
     return {Variant::lsm, Variant::tp_syscall_events, Variant::tp_raw};
 }
 
-// bw_self: this process, and the host's mount namespace (PID 1's; 0 when
-// this process may not see it, e.g. in a container).
-Status write_self(int self_fd) {
-    struct stat st {};
-    const uint32_t mnt_ns = stat("/proc/1/ns/mnt", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
-    const bw_self self{static_cast<uint32_t>(getpid()), mnt_ns};
-    const uint32_t zero = 0;
-    if (bpf_map_update_elem(self_fd, &zero, &self, BPF_ANY) != 0) return errno_error("write bw_self");
-    return std::nullopt;
-}
+
 
 }  // namespace
 
@@ -150,8 +141,9 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
             pinlog->warn("the pinned maps do not fit this build ({}): fresh maps", (*e)->reuse_refused());
         if (e) {
             // Before any program runs: which process is bulwarkd.
-            if (auto err = write_self((*e)->maps().self)) {
-                loader_log->error("{}", err->to_string());
+            auto self = write_self((*e)->maps().self);
+            if (!self) {
+                loader_log->error("{}", self.error().to_string());
                 return kExitRuntime;
             }
             // Reused maps: continue from what they hold now (an attempt
@@ -159,6 +151,8 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
             const PolicyMapFds fds = (*e)->maps();
             const auto in_force = (*e)->reused_maps() ? read_valid_state(fds.state, fds.config) : std::nullopt;
             d->writer_ = std::make_unique<MapWriter>(fds, in_force);
+            d->integrity_ = std::make_unique<IntegrityGuard>(fds);
+            d->integrity_->expect_self(*self);
             if (in_force && !d->adopted_) {
                 d->adopted_ = true;
                 d->adopted_generation_ = in_force->generation;
@@ -207,6 +201,7 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
             loader_log->warn("{} is not available: {}", to_string(v), failed->to_string());
         }
         d->writer_.reset();
+        d->integrity_.reset();
     }
     if (!d->enforcer_) {
         if (!lsm_error.empty()) loader_log->warn("BPF LSM enforcement is not available: {}", lsm_error);
@@ -222,6 +217,10 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
             loader_log->warn("tracepoint mode, {}: {}", l.rule_kind, l.text);
     }
 
+    // Descriptors opened before this generation, while a previous
+    // bulwarkd's links (if any) still hold: no gap for them at a restart.
+    d->mark_preexisting(d->writer_->generation());
+
     // Pin what is now attached over what was; then the old links may go.
     if (d->pins_) {
         if (auto err = d->pins_->pin(*d->enforcer_)) {
@@ -234,6 +233,7 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
                          d->enforcer_->links().size(), d->enforcer_->pinnable_maps().size(), d->config_.pin_dir);
         }
     }
+    d->integrity_->expect_links(d->enforcer_->links());
     if (!adopted.links.empty())
         pinlog->info("released the previous bulwarkd's {} links (this bulwarkd's programs were attached first)",
                      adopted.links.size());
@@ -253,9 +253,6 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
         log::get("events")->error("{}", err->to_string());
         return kExitRuntime;
     }
-
-    // Descriptors opened before generation 1 (or before the adopted one).
-    d->mark_preexisting(d->writer_->generation());
 
     const RuleCounts counts = rule_counts(*outcome.compiled);
     lg->info("enforcing in {} mode: {} protectedFiles, {} killOnOpen, {} execAllowlist rules ({} policies); "

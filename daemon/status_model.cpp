@@ -74,6 +74,12 @@ nlohmann::json to_json(const DaemonStatus& s) {
                         {"unavailable", p.unavailable.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.unavailable)},
                         {"adopted_generation", p.adopted_generation ? nlohmann::json(*p.adopted_generation)
                                                                     : nlohmann::json(nullptr)}};
+    const auto& in = s.integrity;
+    j["integrity"] = {{"state", in.tampered ? "TAMPERED" : "intact"},
+                      {"detected_at", in.detected_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.detected_at)},
+                      {"detail", in.detail.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.detail)},
+                      {"restored_generation", in.restored_generation ? nlohmann::json(in.restored_generation)
+                                                                     : nlohmann::json(nullptr)}};
     if (s.last_reload) {
         const auto& r = *s.last_reload;
         j["last_reload"] = {{"ok", r.ok},
@@ -133,6 +139,15 @@ Result<DaemonStatus> status_from_json(const nlohmann::json& j) {
         if (!p.at("unavailable").is_null()) s.persistence.unavailable = p.at("unavailable").get<std::string>();
         if (!p.at("adopted_generation").is_null())
             s.persistence.adopted_generation = p.at("adopted_generation").get<uint32_t>();
+        const auto& in = j.at("integrity");
+        const std::string state = in.at("state").get<std::string>();
+        if (state != "intact" && state != "TAMPERED")
+            return Error{"malformed status from bulwarkd: integrity state \"" + state + "\"", EBADMSG};
+        s.integrity.tampered = state == "TAMPERED";
+        if (!in.at("detected_at").is_null()) s.integrity.detected_at = in.at("detected_at").get<std::string>();
+        if (!in.at("detail").is_null()) s.integrity.detail = in.at("detail").get<std::string>();
+        if (!in.at("restored_generation").is_null())
+            s.integrity.restored_generation = in.at("restored_generation").get<uint32_t>();
         if (!j.at("last_reload").is_null()) {
             const auto& r = j.at("last_reload");
             ReloadStatus rs;
@@ -156,6 +171,12 @@ Result<DaemonStatus> status_from_json(const nlohmann::json& j) {
 std::string render_status_text(const DaemonStatus& s) {
     std::ostringstream o;
     o << "bulwarkd: running (pid " << s.pid << ", version " << s.version << ", since " << s.started_at << ")\n";
+    if (s.integrity.tampered)
+        o << "integrity: TAMPERED: the kernel's bulwark maps or links were changed behind bulwarkd's back (last at "
+          << s.integrity.detected_at << ": " << s.integrity.detail << "); restored as generation "
+          << s.integrity.restored_generation << "\n";
+    else
+        o << "integrity: intact (the kernel holds what bulwarkd wrote)\n";
     o << "mode: " << s.mode << "\n";
     if (!s.limitations.empty()) {
         o << "limitations of " << s.mode << " mode:\n";

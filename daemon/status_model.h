@@ -51,6 +51,14 @@ struct Persistence {
     std::optional<uint32_t> adopted_generation;  // in force when this bulwarkd started
 };
 
+// Whether the kernel still held what bulwarkd wrote (daemon/integrity.h).
+struct IntegrityStatus {
+    bool tampered = false;      // found changed at least once since start (and restored)
+    std::string detected_at;    // the last time, "" when never
+    std::string detail;         // what was found changed
+    uint32_t restored_generation = 0;
+};
+
 struct ReloadStatus {
     bool ok = false;
     std::string time;
@@ -75,6 +83,7 @@ struct DaemonStatus {
     EventCounts events;
     KernelGaps kernel;
     Persistence persistence;
+    IntegrityStatus integrity;
     std::optional<ReloadStatus> last_reload;
 };
 

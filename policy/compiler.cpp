@@ -127,6 +127,7 @@ public:
         for (const auto& p : policies)
             compile_policy(p);
         apply_precedence();
+        find_mount_guards();
         find_outranked_rules();
         find_allowlist_overlaps();
         sort_diagnostics();
@@ -272,7 +273,7 @@ private:
         rule.identity = r.id;
         rule.resolved_path = r.resolved;
         rule.directory = directory;
-        if (on_btrfs(r.resolved)) {
+        if (on_btrfs(r.resolved, r.id)) {
             warning(rule.loc, "path " + quote(rule.path) + " is on btrfs, where stat() reports a per-subvolume "
                               "device the kernel does not key files by: the rule is NOT enforced (docs/policy.md, "
                               "\"Filesystems\")");
@@ -347,7 +348,7 @@ private:
             if (r.symlink)
                 warning(e.loc, "path " + quote(e.path) + " is a symlink; the allowlist allows its target " +
                                    quote(r.resolved));
-            if (on_btrfs(r.resolved))
+            if (on_btrfs(r.resolved, r.id))
                 warning(e.loc, "path " + quote(e.path) + " is on btrfs, where stat() reports a per-subvolume device "
                                "the kernel does not key files by: the kernel will not recognise this entry, so "
                                "processes in the allowlist's scope cannot execute it (docs/policy.md, "
@@ -370,10 +371,18 @@ private:
             out_.allowlists.push_back(std::move(al));
     }
 
-    static bool on_btrfs(const std::string& path)
+    // Whether `path` (of identity `id`) lies on btrfs: one statfs() per
+    // device, not per rule (a 1M-rule policy would pay a second for it).
+    bool on_btrfs(const std::string& path, const FileIdentity& id)
     {
+        const auto it = btrfs_devs_.find(id.dev);
+        if (it != btrfs_devs_.end())
+            return it->second;
         struct statfs sf {};
-        return ::statfs(path.c_str(), &sf) == 0 && static_cast<unsigned long>(sf.f_type) == BTRFS_SUPER_MAGIC;
+        const bool btrfs = ::statfs(path.c_str(), &sf) == 0 &&
+                           static_cast<unsigned long>(sf.f_type) == BTRFS_SUPER_MAGIC;
+        btrfs_devs_.emplace(id.dev, btrfs);
+        return btrfs;
     }
 
     // Whether `al` allows the file at canonical path `path`: listed (by
@@ -627,6 +636,32 @@ private:
             warning(out_.rules[rule_id].loc, std::move(msg));
     }
 
+    // Every directory above a file entry's file, up to "/" (the file
+    // entry itself is guarded by the walk).  An enforcing rule below wins
+    // over an auditing one; going up stops at a directory already guarded
+    // as strongly, so shared ancestors cost one lookup per file.
+    void find_mount_guards()
+    {
+        std::map<FileIdentity, MountGuard> guards;
+        for (const auto& f : out_.files) {
+            for (std::string dir = parent_of(f.path); !dir.empty(); dir = parent_of(dir)) {
+                const auto id = identity_of_dir(dir);
+                if (!id)
+                    continue;
+                auto [it, fresh] = guards.try_emplace(*id, MountGuard{*id, f.rule_id, f.kind, f.audit, dir});
+                if (!fresh) {
+                    if (it->second.audit && !f.audit)
+                        it->second = MountGuard{*id, f.rule_id, f.kind, false, dir};
+                    else
+                        break;  // above here already guarded at least as strongly
+                }
+            }
+        }
+        out_.mount_guards.reserve(guards.size());
+        for (auto& [id, g] : guards)
+            out_.mount_guards.push_back(std::move(g));
+    }
+
     // The identity of an ancestor directory (cached), none if it cannot be
     // stat()ed.
     std::optional<FileIdentity> identity_of_dir(const std::string& path)
@@ -738,6 +773,7 @@ private:
     std::map<std::string, std::optional<FileIdentity>> dir_ids_;
     uint32_t next_scope_ = 1;
     uint32_t next_allowlist_ = 0;
+    std::map<uint64_t, bool> btrfs_devs_;  // kernel dev -> on btrfs (on_btrfs)
 };
 
 }  // namespace

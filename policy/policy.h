@@ -162,6 +162,16 @@ struct FileEntry {
     bool directory = false;
 };
 
+// A directory above some file entry's file, up to "/": nothing may be
+// mounted over it (the kernel's bw_mounts map).
+struct MountGuard {
+    FileIdentity id;
+    uint32_t rule_id = 0;  // a rule whose file lies below (enforcing ones first)
+    RuleKind kind = RuleKind::protect_all;
+    bool audit = false;    // every rule below is in audit mode
+    std::string path;      // for humans
+};
+
 // A scope: the cgroups (by v2 id) whose processes, and those of every cgroup
 // below them, a scoped policy applies to.
 struct CompiledScope {
@@ -215,6 +225,7 @@ struct CompiledPolicy {
     std::vector<CompiledPolicyInfo> policies;  // in input order
     std::vector<CompiledRule> rules;
     std::vector<FileEntry> files;  // one entry per identity (precedence applied)
+    std::vector<MountGuard> mount_guards;  // by identity, sorted
     std::vector<CompiledScope> scopes;
     std::vector<CompiledAllowlist> allowlists;
     std::vector<AllowlistOverlap> allowlist_overlaps;

@@ -20,6 +20,9 @@
  *   path_chown, inode_setattr,     changed
  *   inode_setxattr,
  *   inode_removexattr
+ *   sb_mount, move_mount           nothing is mounted over a guarded path
+ *                                  or a directory above one (host mount
+ *                                  namespace; bw_mounts)
  *   iter/task_file                 descriptors open when a generation comes
  *                                  into force (preexisting.bpf.h)
  *
@@ -306,6 +309,70 @@ int BPF_PROG(bw_lsm_inode_setattr_idmap, struct mnt_idmap *idmap, struct dentry 
 	     int ret)
 {
 	return ret ? ret : bw_guard_times(dentry, attr);
+}
+
+/* Is the current task in the host's mount namespace (bw_self)?  Unknown
+ * (bulwarkd could not see PID 1's): yes, so mounts are judged. */
+static __always_inline bool bw_in_host_mnt_ns(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bw_self *self;
+	__u32 zero = 0;
+
+	self = bpf_map_lookup_elem(&bw_self, &zero);
+	if (!self || !self->host_mnt_ns)
+		return true;
+	return task->nsproxy->mnt_ns->ns.inum == self->host_mnt_ns;
+}
+
+/* A mount over `mp` (bind, move, a new filesystem) would make the path
+ * serve something else: refused when `mp` is a guarded file or directory,
+ * or a directory some rule's file lies below (bw_mounts).  Mounts in other
+ * mount namespaces change only their own view (docs/policy.md). */
+static __always_inline int bw_guard_mountpoint(struct dentry *mp)
+{
+	struct bw_report r = {};
+	struct bw_mount_guard *g;
+	struct bw_view v;
+	void *mounts;
+	int ret;
+
+	if (!mp || !mp->d_inode || !bw_view_get(&v) || !(v.cfg->flags & BW_CFG_FILES) || !bw_in_host_mnt_ns())
+		return 0;
+	ret = bw_guard_change(&v, mp, BW_OP_MOUNT);
+	if (ret)
+		return ret;
+	r.key = bw_key_of_inode(mp->d_inode);
+	mounts = bpf_map_lookup_elem(&bw_mounts, &v.slot);
+	g = mounts ? bpf_map_lookup_elem(mounts, &r.key) : NULL;
+	if (!g)
+		return 0;
+	r.kind = BW_EV_FILE_CHANGE;
+	r.op = BW_OP_MOUNT;
+	r.flags = BW_EVF_WRITE | BW_EVF_DIR_MATCH;
+	r.action = g->action;
+	r.rule_id = g->rule_id;
+	r.generation = v.generation;
+	r.verdict = (g->flags & BW_RULE_AUDIT) ? BW_VERDICT_AUDITED : BW_VERDICT_DENIED;
+	bw_report(&r, BW_PATH_NAME, mp->d_name.name);
+	return r.verdict == BW_VERDICT_AUDITED ? 0 : -BW_EPERM;
+}
+
+SEC("lsm/sb_mount")
+int BPF_PROG(bw_lsm_sb_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	if (ret)
+		return ret;
+	if ((flags & BW_MS_REMOUNT) || ((flags & BW_MS_PROPAGATION) && !(flags & (BW_MS_BIND | BW_MS_MOVE))))
+		return 0; /* changes an existing mount's flags: serves the same files */
+	return bw_guard_mountpoint(path->dentry);
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(bw_lsm_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	return ret ? ret : bw_guard_mountpoint(to_path->dentry);
 }
 
 SEC("lsm/inode_setxattr")

@@ -58,6 +58,8 @@ const std::map<std::string, Layout>& userspace_layouts() {
            MEMBER(bw_event, op), MEMBER(bw_event, fd), MEMBER(bw_event, _pad), MEMBER(bw_event, comm),
            MEMBER(bw_event, path)}}},
         {"bw_self", {sizeof(bw_self), {MEMBER(bw_self, tgid), MEMBER(bw_self, host_mnt_ns)}}},
+        {"bw_mount_guard", {sizeof(bw_mount_guard), {MEMBER(bw_mount_guard, rule_id), MEMBER(bw_mount_guard, action),
+                                                     MEMBER(bw_mount_guard, flags), MEMBER(bw_mount_guard, _pad)}}},
         {"bw_mark", {sizeof(bw_mark), {MEMBER(bw_mark, generation), MEMBER(bw_mark, _pad)}}},
         {"bw_preexisting", {sizeof(bw_preexisting), {MEMBER(bw_preexisting, tgid), MEMBER(bw_preexisting, fd)}}},
     };

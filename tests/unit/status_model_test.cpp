@@ -86,3 +86,22 @@ TEST_CASE("the text status shows every kernel gap, persistence and the mode's li
     CHECK(render_status_text(unpinned).find("persistence: NONE, enforcement ends with bulwarkd (/sys/fs/bpf is not") !=
           std::string::npos);
 }
+
+TEST_CASE("a tampered status says TAMPERED in JSON and text, and survives the round trip") {
+    DaemonStatus s = sample();
+    CHECK(to_json(s)["integrity"]["state"] == "intact");
+    CHECK(render_status_text(s).find("integrity: intact") != std::string::npos);
+    s.integrity = {true, "2026-12-01T00:00:03.000000000Z", "bw_state says slot 7", 18};
+    const auto j = to_json(s);
+    CHECK(j["integrity"]["state"] == "TAMPERED");
+    auto back = status_from_json(nlohmann::json::parse(j.dump()));
+    REQUIRE(back);
+    CHECK(back->integrity.tampered);
+    CHECK(back->integrity.restored_generation == 18u);
+    CHECK(render_status_text(*back).find("integrity: TAMPERED: the kernel's bulwark maps or links were changed "
+                                         "behind bulwarkd's back (last at 2026-12-01T00:00:03.000000000Z: bw_state "
+                                         "says slot 7); restored as generation 18") != std::string::npos);
+    auto bad = j;
+    bad["integrity"]["state"] = "fine";
+    CHECK_FALSE(status_from_json(bad));
+}

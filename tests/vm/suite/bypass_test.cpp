@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,7 +25,11 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <sched.h>
 
+#include <bpf/bpf.h>
+
+#include "bulwark_abi.h"
 #include "test_env.h"
 
 namespace fs = std::filesystem;
@@ -45,6 +50,7 @@ const std::string kReadonlyBytes = "deny write: opened for writing before the ru
 const std::string kInnerBytes = "below a protected directory\n";
 const std::string kPlainBytes = "no rule covers this file\n";
 const std::string kLaterBytes = "protected only from the reload on\n";
+const std::string kGuardedBytes = "three levels below the directory a mount would cover\n";
 
 std::string g_bulwarkd = "/usr/sbin/bulwarkd";
 testenv::Daemon g_daemon;
@@ -71,6 +77,8 @@ spec:
     - path: /tmp/bwb/secrets
       recursive: true
       deny: all
+    - path: /tmp/bwb/deep/sub/guarded.txt
+      deny: write
   killOnOpen:
     - path: /tmp/bwb/canary.txt
 )";
@@ -116,6 +124,11 @@ void setup_files(const std::string& self) {
     testenv::write_file(p("secrets/inner.txt"), kInnerBytes);
     testenv::write_file(p("plain.txt"), kPlainBytes);
     testenv::write_file(p("later.txt"), kLaterBytes);
+    fs::create_directories(p("deep/sub"));
+    fs::create_directories(p("other"));
+    testenv::write_file(p("deep/sub/guarded.txt"), kGuardedBytes);
+    testenv::write_file(p("free.txt"), "free\n");
+    testenv::write_file(p("forged.txt"), "forged\n");
     for (const char* tool : {"allowed-tool", "blocked-tool"}) {
         fs::copy_file(self, p(tool), fs::copy_options::overwrite_existing);
         chmod(p(tool).c_str(), 0755);
@@ -543,6 +556,168 @@ TEST_CASE("utimensat and futimens on a deny-write file fail with EPERM and the t
     auto recs = records([](const json& r) { return r["kind"] == "file_change" && r["op"] == "utimes"; });
     REQUIRE(!recs.empty());
     CHECK(recs[0]["action"] == "denied");
+}
+
+// --- mounts ---------------------------------------------------------------
+
+namespace {
+
+long bind_mount(const std::string& from, const std::string& to) {
+    return mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr);
+}
+long tmpfs(const std::string& to) { return mount("tmpfs", to.c_str(), "tmpfs", 0, nullptr); }
+// The new mount API: a detached tmpfs moved onto `to`.
+long new_api_mount(const std::string& to) {
+    const int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+    if (fs_fd < 0) return -1;
+    if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return -1;
+    const int mnt = fsmount(fs_fd, FSMOUNT_CLOEXEC, 0);
+    if (mnt < 0) return -1;
+    return move_mount(mnt, "", AT_FDCWD, to.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+}  // namespace
+
+TEST_CASE("nothing is mounted over a guarded file, a guarded directory or a directory above one", "[mount]") {
+    // Controls: each way of mounting works where no rule is concerned.
+    for (const auto& [name, fn] : std::vector<std::pair<std::string, std::function<long()>>>{
+             {"bind over a file", [] { return bind_mount(p("forged.txt"), p("free.txt")); }},
+             {"tmpfs", [] { return tmpfs(p("other")); }},
+             {"move_mount", [] { return new_api_mount(p("other")); }}}) {
+        INFO(name);
+        CHECK(errno_in_child(fn) == 0);
+        CHECK(umount2((name == "bind over a file" ? p("free.txt") : p("other")).c_str(), 0) == 0);
+    }
+    for (const auto& [name, fn] : std::vector<std::pair<std::string, std::function<long()>>>{
+             {"bind over a deny-write file", [] { return bind_mount(p("forged.txt"), p("readonly.txt")); }},
+             {"tmpfs over a protected directory", [] { return tmpfs(p("secrets")); }},
+             {"tmpfs over a directory above a guarded file", [] { return tmpfs(p("deep")); }},
+             {"bind over the directory holding it", [] { return bind_mount(p("other"), p("deep/sub")); }},
+             {"move_mount over a directory above it", [] { return new_api_mount(p("deep")); }},
+             {"bind over /tmp", [] { return bind_mount(p("other"), "/tmp"); }}}) {
+        INFO(name);
+        CHECK(errno_in_child(fn) == EPERM);
+    }
+    // The paths still serve the files the rules name.
+    Outcome r = read_in_child(g_readonly_fd);
+    CHECK(r.output == kReadonlyBytes);
+    CHECK(testenv::read_file(p("readonly.txt")) == kReadonlyBytes);
+    CHECK(testenv::read_file(p("deep/sub/guarded.txt")) == kGuardedBytes);
+    auto recs = records([](const json& rec) { return rec["kind"] == "file_change" && rec["op"] == "mount"; });
+    REQUIRE(recs.size() >= 6);
+    for (const auto& rec : recs) CHECK(rec["action"] == "denied");
+}
+
+TEST_CASE("a mount in a private mount namespace changes only that namespace's view", "[mount]") {
+    Outcome o = testenv::run_child([](int out) {
+        if (unshare(CLONE_NEWNS) != 0) return 100;
+        if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return 101;
+        if (bind_mount(p("forged.txt"), p("readonly.txt")) != 0) return errno;
+        const std::string seen = testenv::read_file(p("readonly.txt"));
+        return write(out, seen.data(), seen.size()) == ssize_t(seen.size()) ? 0 : 99;
+    });
+    CHECK(o.exit_code == 0);
+    CHECK(o.output == "forged\n");  // its own view (docs/policy.md)
+    CHECK(testenv::read_file(p("readonly.txt")) == kReadonlyBytes);  // everyone else's
+}
+
+// --- tampering with the maps ----------------------------------------------
+
+namespace {
+
+// A map of the loaded bulwark object by name, as any root process finds it.
+int map_fd_named(const std::string& name) {
+    uint32_t id = 0;
+    while (bpf_map_get_next_id(id, &id) == 0) {
+        const int fd = bpf_map_get_fd_by_id(id);
+        if (fd < 0) continue;
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && name == info.name) return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+json status_json(int* exit_code) {
+    Outcome st = testenv::run_program({"/usr/bin/bulwarkctl", "status", "--json", "--socket", kSocket});
+    *exit_code = st.exit_code;
+    return json::parse(st.output.substr(0, st.output.rfind('}') + 1));
+}
+
+}  // namespace
+
+TEST_CASE("bw_state switched by a plain bpf() call is found, restored and reported TAMPERED", "[tamper]") {
+    int rc = -1;
+    json before = status_json(&rc);
+    REQUIRE(rc == 0);
+    CHECK(before["integrity"]["state"] == "intact");
+    const uint32_t generation = before["generation"].get<uint32_t>();
+
+    const int state_fd = map_fd_named("bw_state");
+    REQUIRE(state_fd >= 0);
+    const uint32_t zero = 0;
+    bw_state st{};
+    REQUIRE(bpf_map_lookup_elem(state_fd, &zero, &st) == 0);
+    st.active_slot = 7;
+    REQUIRE(bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY) == 0);  // root may: no kernel-side refusal yet
+
+    json after = status_json(&rc);
+    INFO(after.dump());
+    CHECK(rc == 4);  // docs/daemon.md: bulwarkctl status exits 4 when TAMPERED
+    CHECK(after["integrity"]["state"] == "TAMPERED");
+    CHECK(after["integrity"]["detail"].get<std::string>().find("bw_state says slot 7") != std::string::npos);
+    const uint32_t restored = after["integrity"]["restored_generation"].get<uint32_t>();
+    CHECK(restored == generation + 1);
+    bw_state now{};
+    REQUIRE(bpf_map_lookup_elem(state_fd, &zero, &now) == 0);
+    CHECK(now.active_slot < 2);
+    CHECK(now.generation == restored);
+    close(state_fd);
+    // Enforcement is whole again (control: the helper opens the plain file).
+    CHECK(testenv::open_errno(p("free.txt"), O_RDONLY) == 0);
+    CHECK(errno_in_child([] { return long(open(p("secret.txt").c_str(), O_RDONLY)); }) == EPERM);
+    CHECK(g_daemon.output().find("TAMPERED: the kernel no longer holds what bulwarkd wrote: bw_state says slot 7") !=
+          std::string::npos);
+}
+
+TEST_CASE("a generation's file map emptied behind bulwarkd's back is restored within seconds", "[tamper]") {
+    const int state_fd = map_fd_named("bw_state");
+    const int files_fd = map_fd_named("bw_files");
+    REQUIRE(state_fd >= 0);
+    REQUIRE(files_fd >= 0);
+    const uint32_t zero = 0;
+    bw_state st{};
+    REQUIRE(bpf_map_lookup_elem(state_fd, &zero, &st) == 0);
+    uint32_t inner_id = 0;
+    REQUIRE(bpf_map_lookup_elem(files_fd, &st.active_slot, &inner_id) == 0);
+    const int inner = bpf_map_get_fd_by_id(inner_id);
+    REQUIRE(inner >= 0);
+    bw_file_key key{}, next{};
+    size_t deleted = 0;
+    while (bpf_map_get_next_key(inner, nullptr, &next) == 0) {  // the first key left
+        key = next;
+        if (bpf_map_delete_elem(inner, &key) != 0) break;
+        ++deleted;
+    }
+    CHECK(deleted >= 5);
+    close(inner);
+    // The attack works until bulwarkd notices: nothing matches now ...
+    CHECK(errno_in_child([] { return long(open(p("secret.txt").c_str(), O_RDONLY)); }) == 0);
+    // ... and its periodic check restores the policy without being asked.
+    bool denied = false;
+    for (int i = 0; i < 300 && !denied; ++i) {
+        denied = errno_in_child([] { return long(open(p("secret.txt").c_str(), O_RDONLY)); }) == EPERM;
+        if (!denied) usleep(100 * 1000);  // polling a condition, bounded (30 s)
+    }
+    CHECK(denied);
+    int rc = -1;
+    json after = status_json(&rc);
+    CHECK(rc == 4);
+    CHECK(after["integrity"]["detail"].get<std::string>().find("sampled entries are missing or changed") !=
+          std::string::npos);
+    close(state_fd);
+    close(files_fd);
 }
 
 int main(int argc, char** argv) {
