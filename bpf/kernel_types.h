@@ -119,7 +119,13 @@ struct nsproxy {
 	struct mnt_namespace *mnt_ns;
 };
 
+/* x86_64: the first member of task_struct (THREAD_INFO_IN_TASK). */
+struct thread_info {
+	__u32 status; /* TS_COMPAT while the task is in a 32-bit syscall */
+};
+
 struct task_struct {
+	struct thread_info thread_info;
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;
@@ -168,6 +174,8 @@ struct bw_syscall_exit {
 };
 
 /* Kernel constants we rely on (stable ABI values). */
+#define BW_TS_COMPAT 0x0002u               /* x86 thread_info.status: in an ia32 syscall */
+#define BW_X32_SYSCALL_BIT 0x40000000ul  /* x86 orig_ax of an x32 syscall */
 #define BW_FMODE_READ 0x1u
 #define BW_FMODE_WRITE 0x2u
 #define BW_MAY_WRITE 0x2 /* file_permission's mask */

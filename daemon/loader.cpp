@@ -311,7 +311,7 @@ Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts) {
 
 // How tracepoint mode sees the exit of an open (bpf/tracepoint/tracepoint.bpf.c).
 enum class OpenExitHook {
-    syscall_events,  // syscalls:sys_exit_<open syscall>: nothing on other syscalls
+    syscall_events,  // syscalls:sys_exit_<open syscall>, and tp_btf/sys_exit for ia32/x32 opens
     raw_direct,      // tp_btf/sys_exit, direct reads
     raw_compat,      // tp_btf/sys_exit, probe reads (no bpf_rdonly_cast)
 };
@@ -337,6 +337,9 @@ Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts, OpenE
     for (bpf_program* p : {skel->progs.bw_tp_exit_open, skel->progs.bw_tp_exit_openat, skel->progs.bw_tp_exit_openat2,
                            skel->progs.bw_tp_exit_creat, skel->progs.bw_tp_exit_open_by_handle_at})
         bpf_program__set_autoload(p, events);
+    // The syscall trace events skip ia32 (int $0x80, 32-bit programs) and
+    // x32 syscalls: a raw sys_exit program takes those opens.
+    bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_untraced, events);
     bpf_program__set_autoload(skel->progs.bw_tp_sys_exit, hook == OpenExitHook::raw_direct);
     bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_compat, hook == OpenExitHook::raw_compat);
     e->reuse(opts.reuse_maps);

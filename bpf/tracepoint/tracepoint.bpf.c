@@ -4,7 +4,8 @@
  *
  * Tracepoints cannot refuse anything; they can only act after the fact:
  *
- *   sys_exit of open, openat, openat2, creat, open_by_handle_at
+ *   sys_exit of open, openat, openat2, creat, open_by_handle_at (x86_64,
+ *   ia32 and x32 numbers)
  *       a successful open returned a descriptor: resolve it to its file and
  *       match the identity (the same maps as LSM mode).  Kill-on-open files:
  *       SIGKILL, delivered before the syscall returns to user space, so the
@@ -35,12 +36,20 @@ const volatile struct {
 	__u32 protect_audit_only; /* protected files: report, don't kill */
 } bw_tp_settings = {};
 
-/* x86_64 numbers of the syscalls that open a path and return a descriptor. */
+/* x86_64 numbers of the syscalls that open a path and return a descriptor
+ * (x32 syscalls use the same numbers with BW_X32_SYSCALL_BIT set). */
 #define BW_NR_OPEN 2
 #define BW_NR_CREAT 85
 #define BW_NR_OPENAT 257
 #define BW_NR_OPEN_BY_HANDLE_AT 304
 #define BW_NR_OPENAT2 437
+
+/* Their ia32 numbers: `int $0x80` from any program, and 32-bit programs. */
+#define BW_NR32_OPEN 5
+#define BW_NR32_CREAT 8
+#define BW_NR32_OPENAT 295
+#define BW_NR32_OPEN_BY_HANDLE_AT 342
+#define BW_NR32_OPENAT2 437
 
 /* The file behind descriptor `fd` of the current task.  The descriptor
  * table is an array of pointers, read with a probe read; what comes out is
@@ -134,12 +143,47 @@ static __always_inline bool bw_open_view(long ret, struct bw_view *v)
 	return bw_view_get(v) && (v->cfg->flags & BW_CFG_FILES);
 }
 
+static __always_inline bool bw_is_nr64(unsigned long nr)
+{
+	return nr == BW_NR_OPENAT || nr == BW_NR_OPEN || nr == BW_NR_OPENAT2 || nr == BW_NR_CREAT ||
+	       nr == BW_NR_OPEN_BY_HANDLE_AT;
+}
+
+static __always_inline bool bw_is_nr32(unsigned long nr)
+{
+	return nr == BW_NR32_OPENAT || nr == BW_NR32_OPEN || nr == BW_NR32_OPENAT2 || nr == BW_NR32_CREAT ||
+	       nr == BW_NR32_OPEN_BY_HANDLE_AT;
+}
+
+/* The kernel's in_ia32_syscall(): TS_COMPAT is set from the entry of an
+ * ia32 syscall until the return to user space, after sys_exit. */
+static __always_inline bool bw_in_ia32_syscall(void)
+{
+	return bpf_get_current_task_btf()->thread_info.status & BW_TS_COMPAT;
+}
+
+/* An open syscall of any of the three x86 ABIs.  The numbers overlap
+ * (ia32's 5 is x86_64's fstat), so the ABI decides; it is read only for a
+ * number that is an open in one of them. */
 static __always_inline bool bw_is_open_nr(struct pt_regs *regs)
 {
 	unsigned long nr = regs->orig_ax;
+	unsigned long nr64 = nr & ~BW_X32_SYSCALL_BIT;
 
-	return nr == BW_NR_OPENAT || nr == BW_NR_OPEN || nr == BW_NR_OPENAT2 || nr == BW_NR_CREAT ||
-	       nr == BW_NR_OPEN_BY_HANDLE_AT;
+	if (!bw_is_nr64(nr64) && !bw_is_nr32(nr))
+		return false;
+	return bw_in_ia32_syscall() ? bw_is_nr32(nr) : bw_is_nr64(nr64);
+}
+
+/* The opens the syscall trace events never see: the kernel's syscall
+ * tracing skips ia32 syscalls and x32 numbers (kernel/trace/trace_syscalls.c). */
+static __always_inline bool bw_is_untraced_open_nr(struct pt_regs *regs)
+{
+	unsigned long nr = regs->orig_ax;
+
+	if (!bw_is_nr32(nr) && !((nr & BW_X32_SYSCALL_BIT) && bw_is_nr64(nr & ~BW_X32_SYSCALL_BIT)))
+		return false;
+	return bw_in_ia32_syscall() ? bw_is_nr32(nr) : (nr & BW_X32_SYSCALL_BIT) != 0;
 }
 
 /*
@@ -150,6 +194,9 @@ static __always_inline bool bw_is_open_nr(struct pt_regs *regs)
  *                          syscall: the kernel runs it for those syscalls
  *                          only, so every other syscall costs nothing here.
  *                          Needs tracefs (the events' ids) and bpf_rdonly_cast.
+ *                          With them bw_tp_sys_exit_untraced, on the raw
+ *                          tracepoint, for the ia32 and x32 opens those
+ *                          events never fire for.
  *   bw_tp_sys_exit         the raw sys_exit tracepoint: runs at the exit of
  *                          every syscall and leaves after one compare; no
  *                          tracefs needed.
@@ -170,6 +217,16 @@ BW_DEFINE_SYSCALL_EXIT(openat)
 BW_DEFINE_SYSCALL_EXIT(openat2)
 BW_DEFINE_SYSCALL_EXIT(creat)
 BW_DEFINE_SYSCALL_EXIT(open_by_handle_at)
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(bw_tp_sys_exit_untraced, struct pt_regs *regs, long ret)
+{
+	struct bw_view v;
+
+	if (!bw_is_untraced_open_nr(regs) || !bw_open_view(ret, &v))
+		return 0;
+	return bw_after_open(&v, ret);
+}
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(bw_tp_sys_exit, struct pt_regs *regs, long ret)

@@ -60,6 +60,7 @@ void setup() {
     fs::create_directories(p("policies"));
     testenv::write_file(p("canary.txt"), "tripwire\n");
     testenv::write_file(p("creat-canary.txt"), "tripwire 2\n");
+    testenv::write_file(p("creat32-canary.txt"), "tripwire 3\n");
     testenv::write_file(p("neighbour.txt"), "harmless\n");
     testenv::write_file(p("secret.txt"), "secret\n");
     link(p("canary.txt").c_str(), p("canary-hardlink").c_str());
@@ -70,7 +71,8 @@ void setup() {
     testenv::write_file(p("policies/host.yaml"), "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-files\n"
                                                  "spec:\n  protectedFiles:\n    - path: " + p("secret.txt") +
                                                  "\n  killOnOpen:\n    - path: " + p("canary.txt") +
-                                                 "\n    - path: " + p("creat-canary.txt") + "\n---\n" +
+                                                 "\n    - path: " + p("creat-canary.txt") +
+                                                 "\n    - path: " + p("creat32-canary.txt") + "\n---\n" +
                                                  "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-exec\n"
                                                  "spec:\n  scope:\n    cgroups: [" + g_cgroup + "]\n"
                                                  "  execAllowlist:\n    - " + p("allowed-tool") + "\n");
@@ -161,6 +163,37 @@ TEST_CASE("opening a kill-on-open file kills the opener, by every open call and 
     expect_killed(open_in_child([&] { return creat(p("creat-canary.txt").c_str(), 0644); }), p("creat-canary.txt"));
     // Another name for the same inode reaches the same rule (the record shows the rule's path).
     expect_killed(open_in_child([&] { return open(p("canary-hardlink").c_str(), O_RDONLY); }), canary);
+}
+
+TEST_CASE("32-bit syscalls (int $0x80) are judged like 64-bit ones: the opener is killed and reads nothing",
+          "[kill][compat]") {
+    const char* helper = getenv("BULWARK_INT80_OPEN");
+    REQUIRE(helper != nullptr);
+    auto int80 = [&](const std::string& how, const std::string& path) {
+        return testenv::run_program({helper, how, path});
+    };
+    // Control: the helper really opens and reads through the ia32 entry.
+    for (const char* how : {"open", "openat", "openat2"}) {
+        Outcome o = int80(how, p("neighbour.txt"));
+        INFO(how);
+        REQUIRE(o.exited);
+        REQUIRE(o.exit_code == 0);
+        CHECK(o.output == "harmless\n");
+    }
+    const std::string canary = p("canary.txt");
+    for (const char* how : {"open", "openat", "openat2"}) {
+        INFO(how);
+        expect_killed(int80(how, canary), canary);
+    }
+    expect_killed(int80("creat", p("creat32-canary.txt")), p("creat32-canary.txt"));
+    Outcome o = int80("openat", p("secret.txt"));
+    CHECK(o.signaled);
+    CHECK(o.signal == SIGKILL);
+    CHECK(o.output.empty());
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["rule"] == "protectedFiles(all)");
+    CHECK(recs[0]["action"] == "killed");
 }
 
 TEST_CASE("a descriptor opened before the rule is reported as preexisting, and keeps reading", "[preexisting]") {
