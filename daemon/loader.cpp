@@ -238,6 +238,11 @@ public:
         : TpEnforcerBase(skel, EnforcementMode::tracepoint, [](int) { return std::string(); }),
           protect_audit_only_(protect_audit_only) {}
     std::vector<Limitation> limitations() const override {
+        // Measured with tests/helpers/share_race (docs/modes.md).
+        static constexpr const char* kSharedDescriptors =
+            "the descriptor is in the table from the open until the kill: another thread of the opener can read "
+            "it in that window (about 1 try in 100 when it spins on it), and a process sharing the table "
+            "(CLONE_FILES) or given the descriptor in that window is not killed and keeps reading";
         return {
             {"protectedFiles",
              std::string("opens cannot be refused: ") +
@@ -246,10 +251,11 @@ public:
                  "; an O_TRUNC open has truncated the file before that; unlink, rename, link, truncate(2), chmod, "
                  "chown, times and xattr changes are not seen; opens through io_uring are not seen; descriptors "
                  "opened before the rule, or received from another process, keep reading and writing (reported as "
-                 "preexisting)"},
+                 "preexisting); " + kSharedDescriptors},
             {"killOnOpen",
-             "the open succeeds and the opener is killed before the syscall returns (it reads nothing); an O_TRUNC "
-             "open has truncated the file; opens through io_uring are not seen"},
+             std::string("the open succeeds and the opener's process is killed before the syscall returns; an "
+                         "O_TRUNC open has truncated the file; opens through io_uring are not seen; ") +
+                 kSharedDescriptors},
             {"execAllowlist",
              "the exec succeeds and the process is killed before its first instruction; for a script only its "
              "interpreter is checked; code mapped executable without an exec (ld.so run directly, LD_PRELOAD, "
