@@ -179,11 +179,7 @@ static __always_inline bool bw_is_open_nr(struct pt_regs *regs)
  * tracing skips ia32 syscalls and x32 numbers (kernel/trace/trace_syscalls.c). */
 static __always_inline bool bw_is_untraced_open_nr(struct pt_regs *regs)
 {
-	unsigned long nr = regs->orig_ax;
-
-	if (!bw_is_nr32(nr) && !((nr & BW_X32_SYSCALL_BIT) && bw_is_nr64(nr & ~BW_X32_SYSCALL_BIT)))
-		return false;
-	return bw_in_ia32_syscall() ? bw_is_nr32(nr) : (nr & BW_X32_SYSCALL_BIT) != 0;
+	return bw_is_open_nr(regs) && ((regs->orig_ax & BW_X32_SYSCALL_BIT) || bw_in_ia32_syscall());
 }
 
 /*

@@ -118,6 +118,18 @@ void expect_killed(const Outcome& o, const std::string& path, const std::string&
     CHECK(recs[0]["path"] == path);
 }
 
+// A deny-all protected file's opener: killed (the tracepoint default), read nothing.
+void expect_protect_killed(const Outcome& o) {
+    CHECK(o.signaled);
+    CHECK(o.signal == SIGKILL);
+    CHECK(o.output.empty());
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["rule"] == "protectedFiles(all)");
+    CHECK(recs[0]["action"] == "killed");
+    CHECK(recs[0]["mode"] == "tracepoint");
+}
+
 int exec_tool(const std::string& path, bool in_scope) { return testenv::exec_status(path, in_scope ? g_cgroup : ""); }
 
 }  // namespace
@@ -186,14 +198,7 @@ TEST_CASE("32-bit syscalls (int $0x80) are judged like 64-bit ones: the opener i
         expect_killed(int80(how, canary), canary);
     }
     expect_killed(int80("creat", p("creat32-canary.txt")), p("creat32-canary.txt"));
-    Outcome o = int80("openat", p("secret.txt"));
-    CHECK(o.signaled);
-    CHECK(o.signal == SIGKILL);
-    CHECK(o.output.empty());
-    auto recs = records_of(o.pid);
-    REQUIRE(recs.size() == 1);
-    CHECK(recs[0]["rule"] == "protectedFiles(all)");
-    CHECK(recs[0]["action"] == "killed");
+    expect_protect_killed(int80("openat", p("secret.txt")));
 }
 
 TEST_CASE("a descriptor opened before the rule is reported as preexisting, and keeps reading", "[preexisting]") {
@@ -218,15 +223,7 @@ TEST_CASE("a process opening another file in the same directory lives", "[kill]"
 }
 
 TEST_CASE("a protected file's opener is killed (the tracepoint default)", "[protect]") {
-    Outcome o = open_in_child([] { return open(p("secret.txt").c_str(), O_RDONLY); });
-    CHECK(o.signaled);
-    CHECK(o.signal == SIGKILL);
-    CHECK(o.output.empty());
-    auto recs = records_of(o.pid);
-    REQUIRE(recs.size() == 1);
-    CHECK(recs[0]["rule"] == "protectedFiles(all)");
-    CHECK(recs[0]["action"] == "killed");
-    CHECK(recs[0]["mode"] == "tracepoint");
+    expect_protect_killed(open_in_child([] { return open(p("secret.txt").c_str(), O_RDONLY); }));
 }
 
 TEST_CASE("an exec allowlist scoped to a cgroup kills a non-listed binary there, and only there", "[exec]") {
