@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define BW_ABI_VERSION 3
+#define BW_ABI_VERSION 4
 
 #define BW_COMM_LEN 16
 #define BW_PATH_LEN 256
@@ -64,6 +64,7 @@ enum bw_event_kind {
 	BW_EV_FILE_CHANGE = 3, /* unlink, rename, link, truncate, chmod, ... of a guarded file */
 	BW_EV_PREEXISTING = 4, /* a descriptor on a covered file was open when its rule came into force */
 	BW_EV_FILE_ACCESS = 5, /* read, write or map through a descriptor no open check saw */
+	BW_EV_TAMPER = 6,      /* an attempt on bulwark itself (its BPF objects, pins, process) */
 };
 
 /* What a BW_EV_FILE_CHANGE tried (bw_event.op). */
@@ -81,7 +82,16 @@ enum bw_change_op {
 	BW_OP_REMOVEXATTR = 10,
 	BW_OP_UTIMES = 11, /* utimensat, futimens, utime: the file's times */
 	BW_OP_MOUNT = 12,  /* a mount over the guarded file or one of its ancestors */
-	BW_OP_MAX = 12,
+	BW_OP_CHANGE_MAX = 12,
+	/* What a BW_EV_TAMPER tried on bulwark itself. */
+	BW_OP_BPF_MAP = 13,  /* a descriptor of one of its maps (bpf_map_get_fd_by_id, BPF_OBJ_GET) */
+	BW_OP_BPF_PROG = 14, /* a descriptor of one of its programs */
+	BW_OP_BPF_LINK = 15, /* detaching or updating one of its links (arg: the bpf() command) */
+	BW_OP_UNPIN = 16,    /* unlinking, renaming or removing in its pin directory */
+	BW_OP_UMOUNT = 17,   /* unmounting the bpf filesystem that holds its pins */
+	BW_OP_SIGNAL = 18,   /* a signal to bulwarkd (arg: the signal) */
+	BW_OP_PTRACE = 19,   /* ptrace, /proc/PID/mem, process_vm_*, pidfd_getfd on bulwarkd (arg: the mode) */
+	BW_OP_TAMPER_MAX = 19,
 };
 
 /* What happened (bw_event.verdict). */
@@ -219,7 +229,7 @@ struct bw_event {
 	__u32 open_flags; /* f_flags of the open (file events) */
 	__u32 op;         /* enum bw_change_op (change events) */
 	__s32 fd;         /* preexisting: the holder's descriptor; else -1 */
-	__u32 _pad;
+	__u32 arg;        /* tamper: the signal, ptrace mode or bpf() command (op); else 0 */
 	char comm[BW_COMM_LEN];
 	char path[BW_PATH_LEN];
 };
@@ -237,12 +247,25 @@ struct bw_mount_guard {
 	__u16 _pad;
 };
 
+/* bw_self.flags */
+#define BW_SELF_PROTECT (1u << 0) /* LSM mode: refuse what only bulwarkd may do (selfProtection) */
+
 /* The one running bulwarkd, single-entry array written by it at start-up
  * (an adopting bulwarkd overwrites it).  The kernel side trusts this task
- * alone with bulwark's own objects. */
+ * alone with bulwark's own objects: its maps and programs (names starting
+ * "bw_"), its links, its pin directory, its process.  When bulwarkd's
+ * process is gone (tgid cleared by the kernel side when it is freed), only
+ * a process running one of the `exe` binaries may take over: the binary
+ * that wrote this, or the one a restart found at its path (an upgrade).
+ * docs/architecture.md, "Self-protection". */
 struct bw_self {
-	__u32 tgid;       /* bulwarkd's process id */
+	__u32 tgid;        /* bulwarkd's process id; 0: none runs */
 	__u32 host_mnt_ns; /* inode number of the host's mount namespace (PID 1's) */
+	__u32 flags;       /* BW_SELF_* */
+	__u32 _pad;
+	struct bw_file_key exe[2]; /* bulwarkd binaries (kernel dev encoding); 0/0: none */
+	__u64 pin_dev;     /* the bpf filesystem of the pins (kernel dev encoding); 0: not pinned */
+	__u64 pin_dirs[3]; /* inode numbers of pinDir, pinDir/maps, pinDir/links */
 };
 
 /* Inode storage of the LSM object: an inode some descriptor held open when
@@ -271,7 +294,7 @@ static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
-static_assert(sizeof(struct bw_self) == 8, "bw_self layout");
+static_assert(sizeof(struct bw_self) == 80, "bw_self layout");
 static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
@@ -283,7 +306,7 @@ _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 _Static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 _Static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
-_Static_assert(sizeof(struct bw_self) == 8, "bw_self layout");
+_Static_assert(sizeof(struct bw_self) == 80, "bw_self layout");
 _Static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 _Static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 _Static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");

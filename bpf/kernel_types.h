@@ -49,7 +49,9 @@ struct dentry {
 	} d_u;
 };
 
-struct vfsmount;
+struct vfsmount {
+	struct super_block *mnt_sb;
+};
 
 struct path {
 	struct vfsmount *mnt;
@@ -61,6 +63,7 @@ struct file {
 	struct inode *f_inode;
 	unsigned int f_flags;
 	fmode_t f_mode;
+	void *private_data; /* a bpf link's file: its struct bpf_link */
 };
 
 struct linux_binprm {
@@ -124,10 +127,15 @@ struct thread_info {
 	__u32 status; /* TS_COMPAT while the task is in a 32-bit syscall */
 };
 
+struct mm_struct {
+	struct file *exe_file;
+};
+
 struct task_struct {
 	struct thread_info thread_info;
 	int pid;
 	int tgid;
+	struct mm_struct *mm;
 	struct task_struct *real_parent;
 	struct files_struct *files;
 	const struct cred *cred;
@@ -148,6 +156,23 @@ struct iattr {
 struct mnt_idmap; /* 6.3+: the first argument of some inode hooks */
 
 struct seq_file;
+
+/* bulwark's own BPF objects, told apart by name (BPF_OBJ_NAME_LEN). */
+struct bpf_map {
+	char name[16];
+};
+
+struct bpf_prog_aux {
+	char name[16];
+};
+
+struct bpf_prog {
+	struct bpf_prog_aux *aux;
+};
+
+struct bpf_link {
+	struct bpf_prog *prog;
+};
 
 struct bpf_iter_meta {
 	struct seq_file *seq;
@@ -190,6 +215,7 @@ struct bw_syscall_exit {
 #define BW_MS_MOVE 8192ul
 #define BW_MS_PROPAGATION (0x100000ul | 0x40000ul | 0x80000ul | 0x20000ul) /* UNBINDABLE PRIVATE SLAVE SHARED */
 #define BW_O_TRUNC 01000u
+#define BW_PTRACE_MODE_ATTACH 0x02u /* ptrace_access_check's mode */
 #define BW_EPERM 1
 #define BW_SIGKILL 9
 

@@ -30,6 +30,7 @@ struct bw_report {
 	 * holder of a preexisting descriptor, a BTF pointer), and its fd. */
 	struct task_struct *holder;
 	__s32 fd;
+	__u32 arg; /* tamper records: bw_event.arg */
 };
 
 /* The identity of `inode`, a BTF pointer. */
@@ -94,7 +95,7 @@ static __always_inline void bw_report(const struct bw_report *r, enum bw_path_so
 	ev->flags = r->flags;
 	ev->open_flags = r->open_flags;
 	ev->op = r->op;
-	ev->_pad = 0;
+	ev->arg = r->arg;
 	ev->path[0] = 0;
 	if (source == BW_PATH_D_PATH) {
 		n = bpf_d_path((struct path *)path, ev->path, sizeof(ev->path));

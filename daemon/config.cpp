@@ -100,6 +100,12 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
                    r.config.audit_flush);
         } else if (key == "tracepointProtectedFiles") {
             choose(r, filename, key, v, {{"kill", false}, {"audit", true}}, r.config.tracepoint_protect_audit_only);
+        } else if (key == "selfProtection") {
+            bool b = false;
+            if (scalar(r, filename, key, v) && YAML::convert<bool>::decode(v, b))
+                r.config.self_protection = b;
+            else
+                error(r, filename, v, "expected true or false for selfProtection");
         } else if (key == "controlSocket") {
             if (scalar(r, filename, key, v) && !v.as<std::string>().empty() && v.as<std::string>()[0] == '/')
                 r.config.control_socket = v.as<std::string>();
@@ -119,7 +125,8 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
         } else {
             error(r, filename, kv.first,
                   "unknown key \"" + key + "\"; expected one of: policyDir, auditLog, journal, mode, ringBufferKiB, "
-                  "auditFlush, journalCoalesceMs, controlSocket, pinDir, tracepointProtectedFiles");
+                  "auditFlush, journalCoalesceMs, controlSocket, pinDir, tracepointProtectedFiles, "
+                  "selfProtection");
         }
     }
     return r;

@@ -27,6 +27,10 @@ struct DaemonConfig {
     // Tracepoint mode can't refuse an open: kill the opener of a protected
     // file (default) or only report it.
     bool tracepoint_protect_audit_only = false;
+    // LSM mode: the kernel refuses bpf() on bulwark's objects, removing its
+    // pins, signals and ptrace to bulwarkd from anyone but bulwarkd (and
+    // PID 1 / its parent for signals).  Off: only detected and restored.
+    bool self_protection = true;
 };
 
 struct ConfigResult {

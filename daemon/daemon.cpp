@@ -97,6 +97,9 @@ void Daemon::shut_down() {
     std::string msg;
     if (how == ExitEnforcement::pinned) {
         enforcer_->keep_links(true);
+        // An upgrade replaced the binary: the new one may take over.
+        if (auto err = name_successor(enforcer_->maps().self, self_))
+            lg->warn("{}: a replaced bulwarkd binary will be refused the pinned maps", err->to_string());
         msg = "exiting; generation " + std::to_string(writer_->generation()) + " stays in force, pinned in " +
               config_.pin_dir + ", until the next bulwarkd adopts it";
     } else {

@@ -32,6 +32,7 @@
 #include "daemon/map_writer.h"
 #include "daemon/pins.h"
 #include "daemon/pipeline.h"
+#include "daemon/self_guard.h"
 #include "daemon/status_model.h"
 #include "policy/policy.h"
 #include "policy/unique_fd.h"
@@ -137,6 +138,8 @@ private:
     std::unique_ptr<ControlServer> control_;
     EnforcementMode mode_ = EnforcementMode::lsm;
     Variant variant_ = Variant::lsm;
+    SelfSpec self_spec_;  // what bw_self says (daemon/self_guard.h)
+    bw_self self_{};      // ... as last written
     std::optional<ExitEnforcement> exit_enforcement_;
 
     std::shared_ptr<const policy::CompiledPolicy> current_;
@@ -147,8 +150,6 @@ private:
     std::optional<ReloadResult> last_reload_;
 };
 
-// Writes bw_self (this process, the host's mount namespace) and returns it.
-Result<bw_self> write_self(int self_fd);
 // Wall-clock now, in ns.
 int64_t wall_now_ns();
 // The signals bulwarkd takes from a signalfd (blocked in every thread).

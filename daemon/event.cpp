@@ -39,17 +39,22 @@ Result<Event> decode_event(const void* data, size_t size) {
                          std::to_string(BW_ABI_VERSION),
                      EBADMSG};
     if (r.kind != BW_EV_FILE_OPEN && r.kind != BW_EV_EXEC && r.kind != BW_EV_FILE_CHANGE &&
-        r.kind != BW_EV_PREEXISTING && r.kind != BW_EV_FILE_ACCESS)
+        r.kind != BW_EV_PREEXISTING && r.kind != BW_EV_FILE_ACCESS && r.kind != BW_EV_TAMPER)
         return Error{"event record of unknown kind " + std::to_string(r.kind), EBADMSG};
-    if (r.kind == BW_EV_FILE_CHANGE && (r.op == BW_OP_NONE || r.op > BW_OP_MAX))
+    if (r.kind == BW_EV_FILE_CHANGE && (r.op == BW_OP_NONE || r.op > BW_OP_CHANGE_MAX))
         return Error{"change event with unknown operation " + std::to_string(r.op), EBADMSG};
+    if (r.kind == BW_EV_TAMPER && (r.op <= BW_OP_CHANGE_MAX || r.op > BW_OP_TAMPER_MAX))
+        return Error{"tamper event with unknown operation " + std::to_string(r.op), EBADMSG};
     if (r.verdict != BW_VERDICT_DENIED && r.verdict != BW_VERDICT_KILLED && r.verdict != BW_VERDICT_AUDITED &&
         r.verdict != BW_VERDICT_KILL_FAILED)
         return Error{"event record with unknown verdict " + std::to_string(r.verdict), EBADMSG};
     if ((r.kind == BW_EV_PREEXISTING) != (r.fd >= 0))
         return Error{"event record of kind " + std::to_string(r.kind) + " with descriptor " + std::to_string(r.fd),
                      EBADMSG};
-    if (r.kind != BW_EV_EXEC && (r.action < BW_ACT_DENY_WRITE || r.action > BW_ACT_KILL))
+    if (r.kind == BW_EV_TAMPER && (r.action != BW_ACT_NONE || r.verdict != BW_VERDICT_DENIED))
+        return Error{"tamper event with action " + std::to_string(r.action) + ", verdict " + std::to_string(r.verdict),
+                     EBADMSG};
+    if (r.kind != BW_EV_EXEC && r.kind != BW_EV_TAMPER && (r.action < BW_ACT_DENY_WRITE || r.action > BW_ACT_KILL))
         return Error{"file event with unknown action " + std::to_string(r.action), EBADMSG};
     ev.comm = bounded_string(r.comm, sizeof(r.comm));
     ev.path = bounded_string(r.path, sizeof(r.path));
@@ -62,6 +67,7 @@ const char* kind_name(const Event& ev) {
         case BW_EV_FILE_CHANGE: return "file_change";
         case BW_EV_PREEXISTING: return "preexisting";
         case BW_EV_FILE_ACCESS: return "file_access";
+        case BW_EV_TAMPER: return "tamper";
         default: return "file_open";
     }
 }
@@ -80,6 +86,13 @@ const char* op_name(const Event& ev) {
         case BW_OP_REMOVEXATTR: return "removexattr";
         case BW_OP_UTIMES: return "utimes";
         case BW_OP_MOUNT: return "mount";
+        case BW_OP_BPF_MAP: return "bpf-map";
+        case BW_OP_BPF_PROG: return "bpf-prog";
+        case BW_OP_BPF_LINK: return "bpf-link";
+        case BW_OP_UNPIN: return "unpin";
+        case BW_OP_UMOUNT: return "umount";
+        case BW_OP_SIGNAL: return "signal";
+        case BW_OP_PTRACE: return "ptrace";
         default: return "";
     }
 }
@@ -144,7 +157,10 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
         j["path"] = path;
     j["path_source"] = kernel_path ? "kernel" : "policy";
     if (r.flags & BW_EVF_NAME_ONLY) j["name"] = ev.path;
-    if (r.kind == BW_EV_FILE_CHANGE) j["op"] = op_name(ev);
+    if (r.kind == BW_EV_FILE_CHANGE || r.kind == BW_EV_TAMPER) j["op"] = op_name(ev);
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SIGNAL) j["signal"] = r.arg;
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_PTRACE) j["ptrace_mode"] = r.arg;
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LINK) j["bpf_cmd"] = r.arg;
     j["via_directory"] = (r.flags & BW_EVF_DIR_MATCH) != 0;
     if (ctx.rule) {
         j["policy"] = ctx.rule->policy;
@@ -248,6 +264,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     LineWriter w(out);
     w.str("action", verdict_name(ev));
     if (!ctx.boot_id.empty()) w.str("boot_id", ctx.boot_id);
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LINK) w.num("bpf_cmd", r.arg);
     w.num("cgroup_id", r.cgroup_id);
     w.str("comm", ev.comm);
     w.str("dev", policy::format_kernel_dev(r.dev));
@@ -260,7 +277,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     if (r.flags & BW_EVF_MMAP_EXEC) w.boolean("mmap", true);
     w.str("mode", to_string(ctx.mode));
     if (r.flags & BW_EVF_NAME_ONLY) w.str("name", ev.path);
-    if (r.kind == BW_EV_FILE_CHANGE) w.str("op", op_name(ev));
+    if (r.kind == BW_EV_FILE_CHANGE || r.kind == BW_EV_TAMPER) w.str("op", op_name(ev));
     if (has_open_flags(r)) w.num("open_flags", r.open_flags);
     if (enr) w.str_or_null("parent_comm", enr->parent_comm);
     w.str_or_null("path", path);
@@ -275,6 +292,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
         w.str("policy_mode", r.verdict == BW_VERDICT_AUDITED ? "audit" : "enforce");
     }
     w.num("ppid", r.ppid);
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_PTRACE) w.num("ptrace_mode", r.arg);
     if (r.flags & BW_EVF_RECEIVED) w.boolean("received", true);
     if (ctx.rule) {
         w.str("rule", policy::to_string(ctx.rule->kind));
@@ -286,6 +304,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
         w.null("rule_path");
     }
     w.num("seq", ctx.seq);
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SIGNAL) w.num("signal", r.arg);
     w.num("tid", r.tid);
     w.str("time", format_wall_time(ctx.wall_ns));
     w.num("uid", r.uid);
@@ -302,6 +321,21 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
 
 std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichment* enr) {
     const bw_event& r = ev.raw;
+    if (r.kind == BW_EV_TAMPER) {
+        std::string what;
+        switch (r.op) {
+            case BW_OP_SIGNAL: what = "signal " + std::to_string(r.arg) + " to bulwarkd"; break;
+            case BW_OP_PTRACE: what = "ptrace access to bulwarkd"; break;
+            case BW_OP_UMOUNT: what = "unmounting the bpf filesystem of bulwark's pins"; break;
+            case BW_OP_UNPIN: what = "removing or renaming bulwark's pin " + ev.path; break;
+            case BW_OP_BPF_LINK: what = "detaching or replacing bulwark's program " + ev.path; break;
+            case BW_OP_BPF_PROG: what = "a descriptor of bulwark's program " + ev.path; break;
+            default: what = "a descriptor of bulwark's map " + ev.path;
+        }
+        return std::string(verdict_name(ev)) + " " + what + " by " + ev.comm + "[" + std::to_string(r.pid) +
+               "] (uid " + std::to_string(r.uid) + (enr && !enr->user.empty() ? " " + enr->user : std::string()) +
+               ") — bulwark's self-protection [" + to_string(ctx.mode) + "]";
+    }
     const bool writing = (r.flags & BW_EVF_WRITE) != 0;
     std::string what;
     switch (r.kind) {

@@ -16,6 +16,7 @@ CoalesceKey key_of(const Event& ev, const Enrichment& enr) {
 // syslog priorities: a denial is a warning, a kill is an error-level event,
 // an audit-mode finding is a notice.
 int priority_of(const Event& ev) {
+    if (ev.raw.kind == BW_EV_TAMPER) return 2;  // an attempt on bulwark itself: crit
     switch (ev.raw.verdict) {
         case BW_VERDICT_KILLED: return 3;
         case BW_VERDICT_KILL_FAILED: return 2;
@@ -28,6 +29,7 @@ int priority_of(const Event& ev) {
 
 const char* message_id_for(const Event& ev) {
     if (ev.raw.kind == BW_EV_PREEXISTING) return message_id::kPreexisting;
+    if (ev.raw.kind == BW_EV_TAMPER) return message_id::kTamperRefused;
     if (ev.raw.verdict == BW_VERDICT_AUDITED) return message_id::kAudited;
     if (ev.raw.verdict == BW_VERDICT_KILL_FAILED) return message_id::kKillFailed;
     switch (ev.raw.kind) {

@@ -35,6 +35,8 @@ inline constexpr const char* kKillFailed = "c6b12ff2482842e5a05ca84570ba3a6c";
 inline constexpr const char* kEnforcementGap = "77b008978b04455c8d149927782b39a7";
 // The kernel's bulwark maps or links were changed behind bulwarkd's back.
 inline constexpr const char* kTampered = "5d1e0f7b8a4c4e21b0c97e3f6a2d9b18";
+// The kernel refused an attempt on bulwark itself (audit kind tamper).
+inline constexpr const char* kTamperRefused = "76ae68bb95de4ab89beea0d4dd973bdd";
 // bulwarkd left enforcement in force (pinned) / detached it at exit.
 inline constexpr const char* kPersistence = "f31da9d233514aebb3251edd11130dfe";
 }  // namespace message_id

@@ -6,7 +6,9 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <set>
 #include <vector>
 
@@ -83,12 +85,39 @@ Result<PinDir> PinDir::open(const std::string& dir) {
     return PinDir(dir);
 }
 
+namespace {
+
+// A pinned map, waiting while the kernel refuses it for self-protection:
+// the previous bulwarkd's process may not be freed yet (the programs hand
+// over once it is, docs/architecture.md "Self-protection").  Bounded.
+int obj_get_waiting(const std::string& path, bool& refused) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+        const int fd = bpf_obj_get(path.c_str());
+        if (fd >= 0 || errno != EPERM) return fd;
+        if (refused || std::chrono::steady_clock::now() >= deadline) {
+            refused = true;
+            errno = EPERM;
+            return -1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+}  // namespace
+
 AdoptedPins PinDir::adopt() const {
     AdoptedPins a;
+    bool refused = false;
     for (const auto& n : names_in(dir_ + "/maps")) {
         if (n.rfind(kPendingPrefix, 0) == 0) continue;  // half made by a bulwarkd that died
-        int fd = bpf_obj_get((dir_ + "/maps/" + n).c_str());
+        int fd = obj_get_waiting(dir_ + "/maps/" + n, refused);
         if (fd >= 0) a.maps.emplace(n, UniqueFd(fd));
+    }
+    if (refused) {
+        a.refused = "the kernel refuses this process bulwark's pinned maps in " + dir_ +
+                    " (self-protection: only a bulwarkd binary the running programs know may take over)";
+        return a;
     }
     for (const auto& n : names_in(dir_ + "/links")) {
         if (n.rfind(kPendingPrefix, 0) == 0) continue;

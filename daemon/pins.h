@@ -30,6 +30,9 @@ struct AdoptedPins {
     std::map<std::string, UniqueFd> links;  // by program name; closing them lets the old programs go
     std::optional<bw_state> state;          // the generation in force, if valid
     std::string not_reusable;               // why the maps cannot be reused ("" when they can)
+    // The kernel refused this process the pinned maps (self-protection: it
+    // is not a bulwarkd binary the running programs accept); "" otherwise.
+    std::string refused;
 
     bool empty() const { return maps.empty() && links.empty(); }
     // Map name -> fd, for LoadOptions::reuse_maps (empty when not reusable).

@@ -152,10 +152,13 @@ void EventPipeline::process(Event& ev) {
     ctx.seq = audit_.take_seq();
     ctx.boot_id = boot_id_;
     ctx.wall_ns = boot_ns_to_wall_ns(ev.raw.ts_boot_ns);
-    if (compiled && ev.raw.rule_id < compiled->rules.size())
+    if (ev.raw.kind == BW_EV_TAMPER) {
+        // About bulwark itself, not about a rule.
+    } else if (compiled && ev.raw.rule_id < compiled->rules.size()) {
         ctx.rule = &compiled->rules[ev.raw.rule_id];
-    else
+    } else {
         unattributed_.fetch_add(1);
+    }
     const Enrichment enr = enricher_.lookup(ev.raw.pid, ev.raw.ppid, ev.raw.uid);
     // Serialized straight into the audit log's batch; the journal builds its
     // fields only for the entries it sends (bursts are coalesced).

@@ -72,17 +72,6 @@ Result<GenerationInfo> Daemon::install(const std::shared_ptr<const policy::Compi
     return info;
 }
 
-Result<bw_self> write_self(int self_fd) {
-    struct stat st {};
-    // PID 1's mount namespace; 0 when this process may not see it (a
-    // container): mounts are then judged in every namespace.
-    const uint32_t mnt_ns = stat("/proc/1/ns/mnt", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
-    const bw_self self{static_cast<uint32_t>(getpid()), mnt_ns};
-    const uint32_t zero = 0;
-    if (bpf_map_update_elem(self_fd, &zero, &self, BPF_ANY) != 0) return errno_error("write bw_self");
-    return self;
-}
-
 void Daemon::verify_integrity() {
     if (!integrity_) return;
     const auto problems = integrity_->check();
@@ -98,7 +87,10 @@ void Daemon::verify_integrity() {
     integrity_status_.tampered = true;
     integrity_status_.detected_at = format_wall_time(wall_now_ns());
     integrity_status_.detail = detail;
-    if (auto self = write_self(enforcer_->maps().self)) integrity_->expect_self(*self);
+    if (auto self = write_self(enforcer_->maps().self, self_spec_)) {
+        self_ = *self;
+        integrity_->expect_self(*self);
+    }
     double ms = 0;
     auto gen = install(current_, ms);
     if (!gen) {

@@ -101,6 +101,10 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     if (auto pins = PinDir::open(d->config_.pin_dir)) {
         d->pins_ = std::move(*pins);
         adopted = d->pins_->adopt();
+        if (!adopted.refused.empty()) {
+            pinlog->error("{}; the pinned enforcement stays in force, and this bulwarkd exits", adopted.refused);
+            return kExitRuntime;
+        }
     } else {
         d->pins_unavailable_ = pins.error().to_string();
         pinlog->warn("enforcement will end when bulwarkd ends: cannot pin: {}", d->pins_unavailable_);
@@ -141,11 +145,14 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
             pinlog->warn("the pinned maps do not fit this build ({}): fresh maps", (*e)->reuse_refused());
         if (e) {
             // Before any program runs: which process is bulwarkd.
-            auto self = write_self((*e)->maps().self);
+            d->self_spec_ = SelfSpec{d->config_.self_protection && mode_of(v) == EnforcementMode::lsm,
+                                     d->pins_ ? d->pins_->path() : std::string()};
+            auto self = write_self((*e)->maps().self, d->self_spec_);
             if (!self) {
                 loader_log->error("{}", self.error().to_string());
                 return kExitRuntime;
             }
+            d->self_ = *self;
             // Reused maps: continue from what they hold now (an attempt
             // before this one may have switched them already).
             const PolicyMapFds fds = (*e)->maps();

@@ -74,6 +74,9 @@ nlohmann::json Daemon::status() const {
     s.persistence.unavailable = pins_unavailable_;
     if (adopted_) s.persistence.adopted_generation = adopted_generation_;
     s.integrity = integrity_status_;
+    s.integrity.self_protection = self_spec_.protect                               ? "kernel"
+                                  : mode_of(variant_) == EnforcementMode::lsm ? "off"
+                                                                               : "unavailable";
     if (last_reload_) {
         const auto& r = *last_reload_;
         s.last_reload = ReloadStatus{r.ok,         format_wall_time(r.wall_ns), r.duration_ms, r.parse_ms,

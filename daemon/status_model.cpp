@@ -79,7 +79,8 @@ nlohmann::json to_json(const DaemonStatus& s) {
                       {"detected_at", in.detected_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.detected_at)},
                       {"detail", in.detail.empty() ? nlohmann::json(nullptr) : nlohmann::json(in.detail)},
                       {"restored_generation", in.restored_generation ? nlohmann::json(in.restored_generation)
-                                                                     : nlohmann::json(nullptr)}};
+                                                                     : nlohmann::json(nullptr)},
+                      {"self_protection", in.self_protection}};
     if (s.last_reload) {
         const auto& r = *s.last_reload;
         j["last_reload"] = {{"ok", r.ok},
@@ -148,6 +149,11 @@ Result<DaemonStatus> status_from_json(const nlohmann::json& j) {
         if (!in.at("detail").is_null()) s.integrity.detail = in.at("detail").get<std::string>();
         if (!in.at("restored_generation").is_null())
             s.integrity.restored_generation = in.at("restored_generation").get<uint32_t>();
+        s.integrity.self_protection = in.at("self_protection").get<std::string>();
+        if (s.integrity.self_protection != "kernel" && s.integrity.self_protection != "off" &&
+            s.integrity.self_protection != "unavailable")
+            return Error{"malformed status from bulwarkd: self_protection \"" + s.integrity.self_protection + "\"",
+                         EBADMSG};
         if (!j.at("last_reload").is_null()) {
             const auto& r = j.at("last_reload");
             ReloadStatus rs;
@@ -177,6 +183,14 @@ std::string render_status_text(const DaemonStatus& s) {
           << s.integrity.restored_generation << "\n";
     else
         o << "integrity: intact (the kernel holds what bulwarkd wrote)\n";
+    if (s.integrity.self_protection == "kernel")
+        o << "self-protection: the kernel refuses bpf() on bulwark's objects, removing its pins, signals and ptrace "
+             "to bulwarkd to every other process\n";
+    else
+        o << "self-protection: "
+          << (s.integrity.self_protection == "off" ? "off (selfProtection: false)" : "not available in this mode")
+          << ": root can change bulwark's maps and links and signal bulwarkd; changes are found and restored "
+             "within 5 s\n";
     o << "mode: " << s.mode << "\n";
     if (!s.limitations.empty()) {
         o << "limitations of " << s.mode << " mode:\n";

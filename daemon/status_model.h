@@ -57,6 +57,10 @@ struct IntegrityStatus {
     std::string detected_at;    // the last time, "" when never
     std::string detail;         // what was found changed
     uint32_t restored_generation = 0;
+    // "kernel": the LSM hooks refuse everyone but bulwarkd its objects;
+    // "off" (selfProtection: false) or "unavailable" (tracepoint mode):
+    // changes are only detected and restored.
+    std::string self_protection = "off";
 };
 
 struct ReloadStatus {

@@ -25,12 +25,18 @@
  *                                  namespace; bw_mounts)
  *   iter/task_file                 descriptors open when a generation comes
  *                                  into force (preexisting.bpf.h)
+ *   bpf_map, bpf_prog, bpf,        bulwark itself (self.bpf.h): descriptors
+ *   inode_unlink/rmdir/rename,     of its maps and programs, detaching its
+ *   sb_umount, task_kill,          links, removing its pins, unmounting
+ *   ptrace_access_check,           their filesystem, signals and ptrace to
+ *   task_free                      bulwarkd: bulwarkd's alone
  *
  * Each hook reads the generation in force once (view.bpf.h), matches by
  * identity with the one walk (walk.bpf.h), decides (verdict.bpf.h) and
  * reports (report.bpf.h).
  */
 #include "../preexisting.bpf.h"
+#include "../self.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -233,13 +239,17 @@ static __always_inline int bw_guard_change(const struct bw_view *v, struct dentr
 SEC("lsm/inode_unlink")
 int BPF_PROG(bw_lsm_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
 {
-	return ret ? ret : BW_GUARD(BW_OP_UNLINK, dentry);
+	if (ret || (ret = bw_self_guard_pins(dir, dentry)))
+		return ret;
+	return BW_GUARD(BW_OP_UNLINK, dentry);
 }
 
 SEC("lsm/inode_rmdir")
 int BPF_PROG(bw_lsm_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
 {
-	return ret ? ret : BW_GUARD(BW_OP_RMDIR, dentry);
+	if (ret || (ret = bw_self_guard_pins(dir, dentry)))
+		return ret;
+	return BW_GUARD(BW_OP_RMDIR, dentry);
 }
 
 /* Two objects, one view: the file moved and the one it would replace are
@@ -250,7 +260,7 @@ int BPF_PROG(bw_lsm_inode_rename, struct inode *old_dir, struct dentry *old_dent
 {
 	struct bw_view v;
 
-	if (ret)
+	if (ret || (ret = bw_self_guard_pins(old_dir, old_dentry)) || (ret = bw_self_guard_pins(new_dir, new_dentry)))
 		return ret;
 	if (!bw_view_get(&v))
 		return 0;
@@ -392,4 +402,102 @@ SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_lsm_bprm_check, struct linux_binprm *bprm, int ret)
 {
 	return ret ? ret : bw_check_exec(bprm->file, &bprm->file->f_path, 0);
+}
+
+/* --- bulwark itself (self.bpf.h) ------------------------------------------ */
+
+/* A descriptor of a map: bpf_map_get_fd_by_id, BPF_OBJ_GET of a pin, a
+ * map's creation. */
+SEC("lsm/bpf_map")
+int BPF_PROG(bw_lsm_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
+{
+	return ret ? ret : bw_self_guard_object(BW_OP_BPF_MAP, map->name);
+}
+
+/* A descriptor of a program: bpf_prog_get_fd_by_id, BPF_OBJ_GET, a load. */
+SEC("lsm/bpf_prog")
+int BPF_PROG(bw_lsm_bpf_prog, struct bpf_prog *prog, int ret)
+{
+	return ret ? ret : bw_self_guard_object(BW_OP_BPF_PROG, prog->aux->name);
+}
+
+/* Links have no hook of their own: anyone may hold a descriptor of one
+ * (get-by-id, BPF_OBJ_GET of its pin), but detaching or replacing the
+ * program of bulwark's links is refused. */
+SEC("lsm/bpf")
+int BPF_PROG(bw_lsm_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
+{
+	if (ret)
+		return ret;
+	if (cmd == BPF_LINK_DETACH)
+		return bw_self_guard_link(cmd, attr->link_detach.link_fd);
+	if (cmd == BPF_LINK_UPDATE)
+		return bw_self_guard_link(cmd, attr->link_update.link_fd);
+	return 0;
+}
+
+/* Unmounting the bpf filesystem would drop the pins: while no bulwarkd
+ * holds the links, that detaches them. */
+SEC("lsm/sb_umount")
+int BPF_PROG(bw_lsm_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	static const char fs_name[] = "bpf";
+	struct bw_self *self;
+
+	if (ret)
+		return ret;
+	self = bw_self_get();
+	if (!self || !self->pin_dev || mnt->mnt_sb->s_dev != self->pin_dev || bw_self_may_touch(self))
+		return 0;
+	return bw_self_refuse(BW_OP_UMOUNT, fs_name, NULL, (__u32)flags);
+}
+
+/* Signals to bulwarkd (kill, tgkill, sigqueue, pidfd_send_signal) from
+ * anyone but PID 1 (systemctl stop, restart, reload, kill), bulwarkd itself
+ * and the process that started it (a bulwarkd run by hand).  Signals the
+ * kernel sends (a terminal's ^C, SIGPIPE, the OOM killer) are not asked
+ * about; signal 0 only probes. */
+SEC("lsm/task_kill")
+int BPF_PROG(bw_lsm_task_kill, struct task_struct *p, void *info, int sig, const struct cred *cred, int ret)
+{
+	struct bw_self *self;
+	__u32 sender;
+
+	if (ret || sig == 0)
+		return ret;
+	self = bw_self_get();
+	if (!self || !(self->flags & BW_SELF_PROTECT) || !bw_self_is_task(self, p))
+		return 0;
+	sender = bpf_get_current_pid_tgid() >> 32;
+	if (sender == 1 || sender == self->tgid || sender == (__u32)p->real_parent->tgid)
+		return 0;
+	return bw_self_refuse(BW_OP_SIGNAL, p->comm, NULL, (__u32)sig);
+}
+
+/* Attaching to bulwarkd: ptrace, /proc/PID/mem, process_vm_readv/writev,
+ * pidfd_getfd (its map descriptors).  Reading /proc/PID/status and the like
+ * (PTRACE_MODE_READ) stays allowed. */
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(bw_lsm_ptrace_access_check, struct task_struct *child, unsigned int mode, int ret)
+{
+	struct bw_self *self;
+
+	if (ret || !(mode & BW_PTRACE_MODE_ATTACH))
+		return ret;
+	self = bw_self_get();
+	if (!self || !bw_self_is_task(self, child) || bw_self_may_touch(self))
+		return 0;
+	return bw_self_refuse(BW_OP_PTRACE, child->comm, NULL, mode);
+}
+
+/* bulwarkd's process is gone: from now on only a bulwarkd binary may take
+ * over its objects (a restart, an upgrade, a crash). */
+SEC("lsm/task_free")
+int BPF_PROG(bw_lsm_task_free, struct task_struct *task)
+{
+	struct bw_self *self = bw_self_get();
+
+	if (self && self->tgid && (__u32)task->pid == self->tgid)
+		self->tgid = 0;
+	return 0;
 }

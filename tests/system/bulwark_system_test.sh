@@ -5,9 +5,11 @@
 #   3 edit policy, `systemctl reload` -> new rule denies, old rule holds
 #   4 invalid policy -> `systemctl reload` fails, error with line:column in the
 #     journal, previous rules still enforced
-#   5 SIGSTOP -> the watchdog fires, systemd restarts it; enforcement never
-#     stopped (pinned)
-#   6 `systemctl restart`, `kill -9` (systemd restarts it) and `dpkg -i` of the
+#   5 a root shell's `kill -STOP` / `kill -9` are refused (self-protection:
+#     journal entry); SIGSTOP through `systemctl kill` -> the watchdog
+#     fires, systemd restarts it; enforcement never stopped (pinned)
+#   6 `systemctl restart`, SIGKILL through `systemctl kill` (a crash: systemd
+#     restarts it) and `dpkg -i` of the
 #     same package again (the upgrade path) while a loop writes a deny-write
 #     file: no write gets through, the journal says enforcement stayed pinned
 #   7 `systemctl stop` detaches and unpins; `dpkg --purge` leaves nothing
@@ -86,7 +88,13 @@ rm -f /etc/bulwark/policies.d/broken.yaml
 
 echo "# 5: a wedged daemon is restarted by the watchdog"
 old_pid=$(main_pid)
-kill -STOP "$old_pid"
+check_fails "a root shell's kill -STOP of bulwarkd is refused" kill -STOP "$old_pid"
+check_fails "... and its kill -9" kill -9 "$old_pid"
+check "bulwarkd still runs" kill -0 "$old_pid"
+wait_until 10 "the journal has the refused signals (self-protection)" \
+    journal_has '"MESSAGE_ID":"76ae68bb95de4ab89beea0d4dd973bdd"' '"BULWARK_SIGNAL":"9"'
+check "systemctl kill --signal=SIGSTOP (PID 1 sends it)" \
+    systemctl kill --kill-whom=main --signal=SIGSTOP bulwark.service
 new_pid_running() { p=$(main_pid); [ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$old_pid" ] && systemctl is-active --quiet bulwark.service; }
 wait_until 120 "systemd restarted bulwarkd after the watchdog fired" new_pid_running
 check "the journal records the watchdog timeout" sh -c "journalctl -u bulwark --no-pager | grep -qi watchdog"
@@ -126,8 +134,8 @@ wait_until 60 "a new bulwarkd runs after the restart" new_pid_running
 wait_until 20 "the journal says the restart kept enforcement pinned" journal_has '"BULWARK_ENFORCEMENT":"pinned"' 'stays in force'
 n=$(free_lines); wait_until 30 "the writer runs on" writer_ran "$n"
 old_pid=$(main_pid)
-kill -9 "$old_pid"
-wait_until 120 "systemd restarted bulwarkd after kill -9" new_pid_running
+check "systemctl kill --signal=SIGKILL (a crash)" systemctl kill --kill-whom=main --signal=SIGKILL bulwark.service
+wait_until 120 "systemd restarted bulwarkd after SIGKILL" new_pid_running
 n=$(free_lines); wait_until 30 "the writer runs on" writer_ran "$n"
 check "dpkg -i of the same package again (upgrade path)" sh -c "dpkg -i '$DEB' >/tmp/dpkg-i2.log 2>&1"
 wait_until 120 "bulwark.service is active after the upgrade" systemctl is-active --quiet bulwark.service

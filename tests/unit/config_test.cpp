@@ -35,7 +35,7 @@ TEST_CASE("bad settings name file, line and column") {
     CHECK(r.diagnostics[1].to_string() ==
           "/etc/bulwark/bulwark.yaml:2:1: error: unknown key \"policyDirr\"; expected one of: policyDir, auditLog, "
           "journal, mode, ringBufferKiB, auditFlush, journalCoalesceMs, controlSocket, "
-          "pinDir, tracepointProtectedFiles");
+          "pinDir, tracepointProtectedFiles, selfProtection");
     CHECK(r.diagnostics[2].to_string() ==
           "/etc/bulwark/bulwark.yaml:3:16: error: ringBufferKiB must be a power of two between 4 and 1048576");
 }
@@ -45,6 +45,16 @@ TEST_CASE("a YAML syntax error is reported with its position") {
     REQUIRE_FALSE(r.ok());
     CHECK(r.diagnostics[0].loc.line >= 1);
     CHECK(r.diagnostics[0].to_string().rfind("b.yaml:", 0) == 0);
+}
+
+TEST_CASE("selfProtection: on unless set to false, and nothing but a boolean") {
+    CHECK(parse_config_text("", "bulwark.yaml").config.self_protection);
+    auto off = parse_config_text("selfProtection: false\n", "bulwark.yaml");
+    REQUIRE(off.ok());
+    CHECK_FALSE(off.config.self_protection);
+    auto bad = parse_config_text("selfProtection: maybe\n", "bulwark.yaml");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.diagnostics[0].to_string() == "bulwark.yaml:1:17: error: expected true or false for selfProtection");
 }
 
 TEST_CASE("pinDir: where enforcement is pinned, an absolute path") {

@@ -197,6 +197,42 @@ TEST_CASE("without a kernel path the rule's path is used and marked") {
     CHECK(j["path_source"] == "policy");
 }
 
+TEST_CASE("a refused attempt on bulwark itself is a tamper record without a rule") {
+    bw_event raw = sample_file_event();
+    raw.kind = BW_EV_TAMPER;
+    raw.op = BW_OP_SIGNAL;
+    raw.arg = 9;
+    raw.action = BW_ACT_NONE;
+    raw.flags = BW_EVF_NAME_ONLY;
+    raw.uid = 0;
+    std::strcpy(raw.comm, "bash");
+    std::strcpy(raw.path, "bulwarkd");
+    auto ev = decode_event(&raw, sizeof(raw));
+    REQUIRE(ev.ok());
+    EventContext ctx;
+    ctx.mode = EnforcementMode::lsm;
+    const auto j = audit_record(*ev, ctx, nullptr);
+    CHECK(j["kind"] == "tamper");
+    CHECK(j["op"] == "signal");
+    CHECK(j["signal"] == 9);
+    CHECK(j["action"] == "denied");
+    CHECK(j["name"] == "bulwarkd");
+    CHECK(j["policy"].is_null());
+    CHECK_FALSE(j.contains("open_flags"));
+    CHECK(summary_line(*ev, ctx, nullptr) ==
+          "denied signal 9 to bulwarkd by bash[1234] (uid 0) — bulwark's self-protection [lsm]");
+    // Malformed: an operation of another kind, an action, another verdict.
+    bw_event other_op = raw, with_action = raw, killed = raw;
+    other_op.op = BW_OP_UNLINK;
+    with_action.action = BW_ACT_KILL;
+    killed.verdict = BW_VERDICT_KILLED;
+    for (const bw_event& bad : {other_op, with_action, killed}) CHECK_FALSE(decode_event(&bad, sizeof(bad)).ok());
+    raw.kind = BW_EV_FILE_CHANGE;
+    raw.op = BW_OP_SIGNAL;  // a tamper operation on a file change
+    raw.action = BW_ACT_DENY_ALL;
+    CHECK_FALSE(decode_event(&raw, sizeof(raw)).ok());
+}
+
 TEST_CASE("wall-clock time keeps nanoseconds") {
     CHECK(format_wall_time(0) == "1970-01-01T00:00:00.000000000Z");
     CHECK(format_wall_time(1'000'000'001) == "1970-01-01T00:00:01.000000001Z");
@@ -232,6 +268,11 @@ TEST_CASE("the audit line written field by field is byte for byte the JSON libra
          "/tmp/\"q\"\\x\t\n\x01", "a\"b"},
         {"UTF-8 and invalid UTF-8", BW_EV_FILE_OPEN, BW_VERDICT_DENIED, 0, BW_OP_NONE, "/tmp/caf\xc3\xa9/\xff\xfe",
          "\xe2\x82\xac\x80"},
+        {"tamper: a signal", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_SIGNAL, "bulwarkd", "bash"},
+        {"tamper: ptrace", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_PTRACE, "bulwarkd", "gdb"},
+        {"tamper: a link", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_BPF_LINK, "bw_lsm_file_open",
+         "bpftool"},
+        {"tamper: a map", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_BPF_MAP, "bw_state", "bpftool"},
     };
     for (const auto& s : shapes) {
         for (const bool with_rule : {true, false}) {
@@ -242,6 +283,10 @@ TEST_CASE("the audit line written field by field is byte for byte the JSON libra
                 raw.flags = s.flags;
                 raw.op = s.op;
                 raw.fd = s.kind == BW_EV_PREEXISTING ? 7 : -1;
+                if (s.kind == BW_EV_TAMPER) {
+                    raw.action = BW_ACT_NONE;
+                    raw.arg = 34;
+                }
                 std::strncpy(raw.path, s.path, sizeof(raw.path) - 1);
                 std::strncpy(raw.comm, s.comm, sizeof(raw.comm) - 1);
                 auto ev = decode_event(&raw, sizeof(raw));

@@ -91,7 +91,7 @@ TEST_CASE("a tampered status says TAMPERED in JSON and text, and survives the ro
     DaemonStatus s = sample();
     CHECK(to_json(s)["integrity"]["state"] == "intact");
     CHECK(render_status_text(s).find("integrity: intact") != std::string::npos);
-    s.integrity = {true, "2026-12-01T00:00:03.000000000Z", "bw_state says slot 7", 18};
+    s.integrity = {true, "2026-12-01T00:00:03.000000000Z", "bw_state says slot 7", 18, "off"};
     const auto j = to_json(s);
     CHECK(j["integrity"]["state"] == "TAMPERED");
     auto back = status_from_json(nlohmann::json::parse(j.dump()));
@@ -103,5 +103,24 @@ TEST_CASE("a tampered status says TAMPERED in JSON and text, and survives the ro
                                          "says slot 7); restored as generation 18") != std::string::npos);
     auto bad = j;
     bad["integrity"]["state"] = "fine";
+    CHECK_FALSE(status_from_json(bad));
+}
+
+TEST_CASE("self-protection is named in JSON and text for each of its three states") {
+    DaemonStatus s = sample();
+    for (const char* state : {"kernel", "off", "unavailable"}) {
+        s.integrity.self_protection = state;
+        auto back = status_from_json(nlohmann::json::parse(to_json(s).dump()));
+        REQUIRE(back);
+        CHECK(back->integrity.self_protection == state);
+    }
+    s.integrity.self_protection = "kernel";
+    CHECK(render_status_text(s).find("self-protection: the kernel refuses bpf() on bulwark's objects") !=
+          std::string::npos);
+    s.integrity.self_protection = "unavailable";
+    CHECK(render_status_text(s).find("self-protection: not available in this mode: root can change bulwark's maps") !=
+          std::string::npos);
+    auto bad = to_json(s);
+    bad["integrity"]["self_protection"] = "maybe";
     CHECK_FALSE(status_from_json(bad));
 }

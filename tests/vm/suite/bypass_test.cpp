@@ -5,7 +5,11 @@
 //     descriptors passed on with pidfd_getfd and SCM_RIGHTS;
 //   - code mapped executable without execve: ld.so run directly, LD_PRELOAD,
 //     dlopen, mprotect;
-//   - a deny-write file's times (utimensat, futimens).
+//   - a deny-write file's times (utimensat, futimens);
+//   - bulwark itself: bpf() on its maps, programs and links, its pins, the
+//     bpf filesystem under them, signals and ptrace to bulwarkd (refused
+//     with selfProtection on), and changes to its maps found and restored
+//     (with selfProtection off, so that they get through).
 // Runs as root inside the test VM (tests/vm), started by its /init.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
@@ -15,6 +19,10 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <net/if.h>
+#include <linux/bpf.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,6 +32,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <iostream>
 #include <sched.h>
 
@@ -621,7 +630,296 @@ TEST_CASE("a mount in a private mount namespace changes only that namespace's vi
     CHECK(testenv::read_file(p("readonly.txt")) == kReadonlyBytes);  // everyone else's
 }
 
+// --- bulwark itself: what only bulwarkd may do ---------------------------
+
+namespace {
+
+const std::string kPins = "/sys/fs/bpf/bulwark";  // pinDir's default
+
+std::vector<std::string> names_in(const std::string& dir) {
+    std::vector<std::string> out;
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+    return out;
+}
+
+// A map of the test's own, named `name`.
+int own_map(const char* name) {
+    return bpf_map_create(BPF_MAP_TYPE_ARRAY, name, 4, 4, 1, nullptr);
+}
+
+// The `tamper` records of `op`, once there are at least `n` (or after 30 s).
+std::vector<json> tamper_records(const std::string& op, size_t n) {
+    std::vector<json> out;
+    for (int i = 0; i < 300; ++i) {
+        out.clear();
+        for (const auto& r : testenv::audit_records(kAudit))
+            if (r["kind"] == "tamper" && r["op"] == op) out.push_back(r);
+        if (out.size() >= n) break;
+        usleep(100 * 1000);  // polling a condition, bounded (30 s)
+    }
+    return out;
+}
+
+json status_json(int* exit_code) {
+    Outcome st = testenv::run_program({"/usr/bin/bulwarkctl", "status", "--json", "--socket", kSocket});
+    *exit_code = st.exit_code;
+    return json::parse(st.output.substr(0, st.output.rfind('}') + 1));
+}
+
+// A process that only sleeps (the control target for signals and ptrace).
+pid_t sleeper() {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);  // not the test framework's handler
+        for (;;) pause();
+    }
+    return pid;
+}
+
+}  // namespace
+
+TEST_CASE("root gets no descriptor of bulwark's maps or programs; of its own map it does (control)", "[self]") {
+    // Control: the same calls on a map of this process's own.
+    const int mine = own_map("bwb_control");
+    REQUIRE(mine >= 0);
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    REQUIRE(bpf_obj_get_info_by_fd(mine, &info, &len) == 0);
+    const int again = bpf_map_get_fd_by_id(info.id);
+    CHECK(again >= 0);
+    close(again);
+    fs::create_directories("/sys/fs/bpf/bwb-control");
+    REQUIRE(bpf_obj_pin(mine, "/sys/fs/bpf/bwb-control/map") == 0);
+    const int from_pin = bpf_obj_get("/sys/fs/bpf/bwb-control/map");
+    CHECK(from_pin >= 0);
+    close(from_pin);
+    close(mine);
+
+    // bulwark's pinned maps, by path ...
+    const auto pinned = names_in(kPins + "/maps");
+    REQUIRE(pinned.size() >= 8);
+    for (const auto& n : pinned) {
+        INFO("pin " << n);
+        errno = 0;
+        CHECK(bpf_obj_get((kPins + "/maps/" + n).c_str()) == -1);
+        CHECK(errno == EPERM);
+    }
+    // ... and by id: every map and program of the kernel is tried.
+    size_t maps_refused = 0, maps_opened = 0, progs_refused = 0;
+    uint32_t id = 0;
+    while (bpf_map_get_next_id(id, &id) == 0) {
+        const int fd = bpf_map_get_fd_by_id(id);
+        if (fd >= 0) {
+            ++maps_opened;
+            close(fd);
+        } else if (errno == EPERM) {
+            ++maps_refused;
+        }
+    }
+    id = 0;
+    while (bpf_prog_get_next_id(id, &id) == 0) {
+        const int fd = bpf_prog_get_fd_by_id(id);
+        if (fd >= 0)
+            close(fd);
+        else if (errno == EPERM)
+            ++progs_refused;
+    }
+    CHECK(maps_refused >= pinned.size());
+    CHECK(progs_refused >= names_in(kPins + "/links").size());
+    // Enforcement is untouched (control: the plain file opens).
+    CHECK(errno_in_child([] { return long(open(p("secret.txt").c_str(), O_RDONLY)); }) == EPERM);
+    CHECK(testenv::open_errno(p("free.txt"), O_RDONLY) == 0);
+    auto recs = tamper_records("bpf-map", pinned.size());
+    REQUIRE(recs.size() >= pinned.size());
+    bool state_named = false;
+    for (const auto& r : recs) {
+        CHECK(r["action"] == "denied");
+        CHECK(r["pid"] == getpid());
+        if (r["name"] == "bw_state") state_named = true;
+    }
+    CHECK(state_named);
+    CHECK_FALSE(tamper_records("bpf-prog", 1).empty());
+    unlink("/sys/fs/bpf/bwb-control/map");
+    rmdir("/sys/fs/bpf/bwb-control");
+}
+
+TEST_CASE("bulwark's links cannot be detached or replaced; a link of another program can (control)", "[self]") {
+    // Control: an XDP program of this process on lo, detached the same way.
+    const bpf_insn pass[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2 /* XDP_PASS */},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    const int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "bwb_control", "GPL", pass, 2, nullptr);
+    REQUIRE(prog >= 0);
+    const int own_link = bpf_link_create(prog, int(if_nametoindex("lo")), BPF_XDP, nullptr);
+    REQUIRE(own_link >= 0);
+    CHECK(bpf_link_detach(own_link) == 0);
+    close(own_link);
+    close(prog);
+
+    const auto links = names_in(kPins + "/links");
+    REQUIRE(links.size() >= 10);
+    for (const auto& n : links) {
+        INFO("link " << n);
+        const int fd = bpf_obj_get((kPins + "/links/" + n).c_str());
+        REQUIRE(fd >= 0);  // a descriptor of a link is anyone's; what it can do is not
+        errno = 0;
+        CHECK(bpf_link_detach(fd) == -1);
+        CHECK(errno == EPERM);
+        errno = 0;
+        CHECK(bpf_link_update(fd, 0, nullptr) == -1);
+        CHECK(errno == EPERM);
+        close(fd);
+    }
+    CHECK(errno_in_child([] { return long(open(p("secret.txt").c_str(), O_RDONLY)); }) == EPERM);
+    CHECK(testenv::open_errno(p("free.txt"), O_RDONLY) == 0);
+    auto recs = tamper_records("bpf-link", 2 * links.size());
+    REQUIRE(recs.size() >= 2 * links.size());
+    bool detach = false, update = false;
+    for (const auto& r : recs) {
+        detach = detach || r["bpf_cmd"] == BPF_LINK_DETACH;
+        update = update || r["bpf_cmd"] == BPF_LINK_UPDATE;
+        CHECK(r["name"].get<std::string>().rfind("bw_", 0) == 0);
+    }
+    CHECK(detach);
+    CHECK(update);
+}
+
+TEST_CASE("bulwark's pins cannot be removed, renamed or unmounted; a pin of another can (control)", "[self]") {
+    // Control: the same calls on a map pinned in a directory of this test,
+    // and on a bpf filesystem of its own.
+    fs::create_directories("/sys/fs/bpf/bwb-control");
+    const int mine = own_map("bwb_control");
+    REQUIRE(mine >= 0);
+    REQUIRE(bpf_obj_pin(mine, "/sys/fs/bpf/bwb-control/map") == 0);
+    CHECK(rename("/sys/fs/bpf/bwb-control/map", "/sys/fs/bpf/bwb-control/moved") == 0);
+    CHECK(unlink("/sys/fs/bpf/bwb-control/moved") == 0);
+    CHECK(rmdir("/sys/fs/bpf/bwb-control") == 0);
+    close(mine);
+    fs::create_directories(p("ownbpf"));
+    REQUIRE(mount("bpf", p("ownbpf").c_str(), "bpf", 0, nullptr) == 0);
+    CHECK(umount2(p("ownbpf").c_str(), MNT_DETACH) == 0);
+
+    auto refused = [](int rc) { return rc == -1 && errno == EPERM; };
+    CHECK(refused(unlink((kPins + "/links/bw_lsm_file_open").c_str())));
+    CHECK(refused(unlink((kPins + "/maps/bw_state").c_str())));
+    CHECK(refused(rename((kPins + "/maps/bw_state").c_str(), (kPins + "/maps/elsewhere").c_str())));
+    CHECK(refused(rename((kPins + "/links/bw_lsm_file_open").c_str(), "/sys/fs/bpf/bw_lsm_file_open")));
+    CHECK(refused(rename(kPins.c_str(), "/sys/fs/bpf/moved")));
+    CHECK(refused(rmdir((kPins + "/links").c_str())));
+    CHECK(refused(umount2("/sys/fs/bpf", MNT_DETACH)));
+    CHECK(fs::exists(kPins + "/links/bw_lsm_file_open"));
+    CHECK(fs::exists(kPins + "/maps/bw_state"));
+    CHECK(errno_in_child([] { return long(open(p("secret.txt").c_str(), O_RDONLY)); }) == EPERM);
+    CHECK(testenv::open_errno(p("free.txt"), O_RDONLY) == 0);
+    CHECK(tamper_records("unpin", 6).size() >= 6);
+    auto um = tamper_records("umount", 1);
+    REQUIRE(um.size() == 1);
+    CHECK(um[0]["action"] == "denied");
+}
+
+TEST_CASE("signals to bulwarkd from anyone but PID 1 and its parent are refused; to another process not (control)",
+          "[self]") {
+    const pid_t daemon = g_daemon.pid();
+    REQUIRE(daemon > 0);
+    const pid_t target = sleeper();
+    REQUIRE(target > 0);
+    // A sibling of bulwarkd, not its parent: what any root shell is.
+    Outcome o = testenv::run_child([&](int out) {
+        std::string r;
+        for (int sig : {SIGTERM, SIGKILL, SIGSTOP, SIGHUP, SIGUSR1})
+            r += std::to_string(kill(daemon, sig) == 0 ? 0 : errno) + " ";
+        const int pidfd = int(syscall(SYS_pidfd_open, daemon, 0));
+        r += std::to_string(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0 ? 0 : errno) + " ";
+        r += std::to_string(kill(daemon, 0) == 0 ? 0 : errno) + " ";   // a probe, no signal
+        r += std::to_string(kill(target, SIGTERM) == 0 ? 0 : errno);  // control
+        return write(out, r.data(), r.size()) == ssize_t(r.size()) ? 0 : 99;
+    });
+    CHECK(o.exit_code == 0);
+    CHECK(o.output == "1 1 1 1 1 1 0 0");
+    int status = 0;
+    REQUIRE(waitpid(target, &status, 0) == target);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGTERM);
+    // bulwarkd runs on and answers.
+    CHECK(kill(daemon, 0) == 0);
+    int rc = -1;
+    json st = status_json(&rc);
+    CHECK(rc == 0);
+    CHECK(st["integrity"]["state"] == "intact");
+    auto recs = tamper_records("signal", 6);
+    REQUIRE(recs.size() >= 6);
+    std::set<int> sigs;
+    for (const auto& r : recs) {
+        sigs.insert(r["signal"].get<int>());
+        CHECK(r["pid"] == o.pid);
+    }
+    CHECK(sigs == std::set<int>{SIGTERM, SIGKILL, SIGSTOP, SIGHUP, SIGUSR1});
+}
+
+TEST_CASE("ptrace, /proc/PID/mem, process_vm_readv and pidfd_getfd on bulwarkd are refused; on another process not "
+          "(control)",
+          "[self]") {
+    const pid_t daemon = g_daemon.pid();
+    const pid_t target = sleeper();
+    REQUIRE(target > 0);
+    Outcome o = testenv::run_child([&](int out) {
+        auto err = [](long rc) { return std::to_string(rc < 0 ? errno : 0) + " "; };
+        std::string r;
+        for (pid_t pid : {daemon, target}) {
+            r += err(ptrace(PTRACE_ATTACH, pid, nullptr, nullptr));
+            if (pid == target) {
+                waitpid(target, nullptr, __WALL);
+                ptrace(PTRACE_DETACH, target, nullptr, nullptr);
+            }
+            const std::string mem = "/proc/" + std::to_string(pid) + "/mem";
+            const int fd = open(mem.c_str(), O_RDWR);
+            r += err(fd);
+            if (fd >= 0) close(fd);
+            char buf[8];
+            iovec local{buf, sizeof(buf)}, remote{reinterpret_cast<void*>(0x400000), sizeof(buf)};
+            const long n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+            r += std::to_string(n < 0 && errno == EPERM ? EPERM : 0) + " ";  // EFAULT: it read, from nothing
+            const int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+            const long got = syscall(SYS_pidfd_getfd, pidfd, 2, 0);
+            r += err(got);
+            if (got >= 0) close(int(got));
+            r += "| ";
+        }
+        // What ps and top read stays readable.
+        r += testenv::read_file("/proc/" + std::to_string(daemon) + "/status").find("bulwarkd") != std::string::npos
+                 ? "status"
+                 : "no-status";
+        return write(out, r.data(), r.size()) == ssize_t(r.size()) ? 0 : 99;
+    });
+    kill(target, SIGKILL);
+    waitpid(target, nullptr, 0);
+    CHECK(o.exit_code == 0);
+    // /proc/PID/mem says EACCES where the others say EPERM (mm_access).
+    CHECK(o.output == "1 13 1 1 | 0 0 0 0 | status");
+    CHECK(kill(daemon, 0) == 0);
+    auto recs = tamper_records("ptrace", 4);
+    CHECK(recs.size() >= 4);
+    for (const auto& r : recs) CHECK(r["name"] == "bulwarkd");
+}
+
 // --- tampering with the maps ----------------------------------------------
+
+namespace {
+
+// The detect-and-restore cases below need a root process's bpf() calls to
+// get through: bulwarkd runs them with selfProtection: false.
+void restart_unguarded() {
+    static bool done = false;
+    if (done) return;
+    done = true;
+    REQUIRE(g_daemon.stop() == 0);
+    testenv::write_file(p("bulwark-unguarded.yaml"),
+                        testenv::read_file(p("bulwark.yaml")) + "selfProtection: false\n");
+    g_daemon.start(g_bulwarkd, p("bulwark-unguarded.yaml"));
+}
+
+}  // namespace
 
 namespace {
 
@@ -639,15 +937,10 @@ int map_fd_named(const std::string& name) {
     return -1;
 }
 
-json status_json(int* exit_code) {
-    Outcome st = testenv::run_program({"/usr/bin/bulwarkctl", "status", "--json", "--socket", kSocket});
-    *exit_code = st.exit_code;
-    return json::parse(st.output.substr(0, st.output.rfind('}') + 1));
-}
-
 }  // namespace
 
 TEST_CASE("bw_state switched by a plain bpf() call is found, restored and reported TAMPERED", "[tamper]") {
+    restart_unguarded();
     int rc = -1;
     json before = status_json(&rc);
     REQUIRE(rc == 0);
@@ -660,7 +953,7 @@ TEST_CASE("bw_state switched by a plain bpf() call is found, restored and report
     bw_state st{};
     REQUIRE(bpf_map_lookup_elem(state_fd, &zero, &st) == 0);
     st.active_slot = 7;
-    REQUIRE(bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY) == 0);  // root may: no kernel-side refusal yet
+    REQUIRE(bpf_map_update_elem(state_fd, &zero, &st, BPF_ANY) == 0);  // root may: selfProtection is off
 
     json after = status_json(&rc);
     INFO(after.dump());
@@ -682,6 +975,7 @@ TEST_CASE("bw_state switched by a plain bpf() call is found, restored and report
 }
 
 TEST_CASE("a generation's file map emptied behind bulwarkd's back is restored within seconds", "[tamper]") {
+    restart_unguarded();
     const int state_fd = map_fd_named("bw_state");
     const int files_fd = map_fd_named("bw_files");
     REQUIRE(state_fd >= 0);

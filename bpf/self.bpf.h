@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * self.bpf.h — bulwark guarding itself (LSM mode): who may touch its BPF
+ * maps, programs, links, pins and process, and the record of an attempt by
+ * anyone else.  bw_self (bulwark_abi.h) says who bulwarkd is; the hooks in
+ * lsm.bpf.c call these helpers.  Nothing here runs on a hot path: only on
+ * bpf(), signals, ptrace, unlink/rename/rmdir, umount and task exit.
+ */
+#ifndef BULWARK_SELF_BPF_H
+#define BULWARK_SELF_BPF_H
+
+#include "report.bpf.h"
+
+static __always_inline struct bw_self *bw_self_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bw_self, &zero);
+}
+
+/* Is `inode` one of the bulwarkd binaries bw_self names? */
+static __always_inline bool bw_self_is_exe(const struct bw_self *self, struct inode *inode)
+{
+	__u64 dev, ino;
+
+	if (!inode)
+		return false;
+	dev = inode->i_sb->s_dev;
+	ino = inode->i_ino;
+	return (ino && ino == self->exe[0].ino && dev == self->exe[0].dev) ||
+	       (ino && ino == self->exe[1].ino && dev == self->exe[1].dev);
+}
+
+/* May the current task touch bulwark's own objects?  With self-protection
+ * off, anyone root's permissions allow.  Else the running bulwarkd alone;
+ * when none runs (its process was freed), a process running a bulwarkd
+ * binary: the one that takes over at a restart or an upgrade. */
+static __always_inline bool bw_self_may_touch(const struct bw_self *self)
+{
+	struct task_struct *task;
+
+	if (!(self->flags & BW_SELF_PROTECT))
+		return true;
+	if (self->tgid)
+		return self->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
+	task = bpf_get_current_task_btf();
+	return bw_self_is_exe(self, task->mm->exe_file->f_inode);
+}
+
+/* Refuses and reports an attempt on bulwark itself.  `name` is a kernel
+ * string naming the object (a map's or program's name, a pin's name, the
+ * target's comm); `inode` the object's file when it has one. */
+static __always_inline int bw_self_refuse(__u32 op, const char *name, struct inode *inode, __u32 arg)
+{
+	struct bw_report r = {};
+
+	r.key = bw_key_of_inode(inode);
+	r.kind = BW_EV_TAMPER;
+	r.op = op;
+	r.arg = arg;
+	r.verdict = BW_VERDICT_DENIED;
+	r.action = BW_ACT_NONE;
+	bw_report(&r, BW_PATH_NAME, name);
+	return -BW_EPERM;
+}
+
+/* A BPF object's name is bulwark's when it starts with "bw_" (every map and
+ * program of both objects, and the inner maps bulwarkd creates). */
+static __always_inline bool bw_self_named(const char *name)
+{
+	char prefix[3] = {};
+
+	bpf_probe_read_kernel(prefix, sizeof(prefix), name);
+	return prefix[0] == 'b' && prefix[1] == 'w' && prefix[2] == '_';
+}
+
+/* A descriptor of a map or program named `name` is being made (get-by-id,
+ * BPF_OBJ_GET of a pin, creation). */
+static __always_inline int bw_self_guard_object(__u32 op, const char *name)
+{
+	struct bw_self *self = bw_self_get();
+
+	if (!self || !bw_self_named(name) || bw_self_may_touch(self))
+		return 0;
+	return bw_self_refuse(op, name, NULL, 0);
+}
+
+/* Is `dir` bulwark's pin directory or one of its two subdirectories? */
+static __always_inline bool bw_self_is_pin_dir(const struct bw_self *self, struct inode *dir)
+{
+	__u64 ino;
+
+	if (!dir || !self->pin_dev || dir->i_sb->s_dev != self->pin_dev)
+		return false;
+	ino = dir->i_ino;
+	return ino == self->pin_dirs[0] || ino == self->pin_dirs[1] || ino == self->pin_dirs[2];
+}
+
+/* An entry of `dir` is being unlinked, renamed or removed: refused in the
+ * pin directory, and of the pin directory itself, for anyone but bulwarkd
+ * (a link whose last pin goes while no bulwarkd holds it is detached). */
+static __always_inline int bw_self_guard_pins(struct inode *dir, struct dentry *dentry)
+{
+	struct bw_self *self = bw_self_get();
+	struct inode *inode = dentry ? dentry->d_inode : NULL;
+
+	if (!self || (!bw_self_is_pin_dir(self, dir) && !bw_self_is_pin_dir(self, inode)) || bw_self_may_touch(self))
+		return 0;
+	return bw_self_refuse(BW_OP_UNPIN, (const char *)dentry->d_name.name, inode, 0);
+}
+
+/* The bpf link behind descriptor `fd` of the current task, or NULL.  Only
+ * a bpf() command that itself fails on anything but a link asks, so a
+ * descriptor of another kind read as a link refuses nothing real. */
+static __always_inline struct bpf_link *bw_self_link_of_fd(int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	struct file **table;
+	struct file *file = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= fdt->max_fds)
+		return NULL;
+	table = fdt->fd;
+	if (bpf_probe_read_kernel(&file, sizeof(file), table + fd) || !file)
+		return NULL;
+	return BPF_CORE_READ(file, private_data);
+}
+
+/* bpf(BPF_LINK_DETACH / BPF_LINK_UPDATE) on a link whose program is
+ * bulwark's. */
+static __always_inline int bw_self_guard_link(int cmd, int fd)
+{
+	struct bw_self *self = bw_self_get();
+	char name[16] = {};
+	struct bpf_link *link;
+	struct bpf_prog *prog;
+
+	if (!self || bw_self_may_touch(self))
+		return 0;
+	link = bw_self_link_of_fd(fd);
+	if (!link)
+		return 0;
+	prog = BPF_CORE_READ(link, prog);
+	if (!prog)
+		return 0;
+	BPF_CORE_READ_STR_INTO(&name, prog, aux, name);
+	if (name[0] != 'b' || name[1] != 'w' || name[2] != '_')
+		return 0;
+	return bw_self_refuse(BW_OP_BPF_LINK, name, NULL, (__u32)cmd);
+}
+
+/* Is `task` bulwarkd's process (any of its threads)? */
+static __always_inline bool bw_self_is_task(const struct bw_self *self, struct task_struct *task)
+{
+	return self->tgid && task && (__u32)task->tgid == self->tgid;
+}
+
+#endif /* BULWARK_SELF_BPF_H */
