@@ -133,6 +133,7 @@ struct mm_struct {
 
 struct task_struct {
 	struct thread_info thread_info;
+	unsigned int ptrace; /* non-zero while traced */
 	int pid;
 	int tgid;
 	struct mm_struct *mm;
@@ -216,6 +217,9 @@ struct bw_syscall_exit {
 #define BW_MS_PROPAGATION (0x100000ul | 0x40000ul | 0x80000ul | 0x20000ul) /* UNBINDABLE PRIVATE SLAVE SHARED */
 #define BW_O_TRUNC 01000u
 #define BW_PTRACE_MODE_ATTACH 0x02u /* ptrace_access_check's mode */
+#define BW_PR_SET_MM 35            /* prctl(2) */
+#define BW_PR_SET_MM_EXE_FILE 13
+#define BW_PR_SET_MM_MAP 14
 #define BW_EPERM 1
 #define BW_SIGKILL 9
 

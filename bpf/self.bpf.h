@@ -34,7 +34,7 @@ static __always_inline bool bw_self_is_exe(const struct bw_self *self, struct in
 /* May the current task touch bulwark's own objects?  With self-protection
  * off, anyone root's permissions allow.  Else the running bulwarkd alone;
  * when none runs (its process was freed), a process running a bulwarkd
- * binary: the one that takes over at a restart or an upgrade. */
+ * binary, not traced: the one that takes over at a restart or an upgrade. */
 static __always_inline bool bw_self_may_touch(const struct bw_self *self)
 {
 	struct task_struct *task;
@@ -44,6 +44,8 @@ static __always_inline bool bw_self_may_touch(const struct bw_self *self)
 	if (self->tgid)
 		return self->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
 	task = bpf_get_current_task_btf();
+	if (task->ptrace)
+		return false; /* a tracer would run bulwarkd's code */
 	return bw_self_is_exe(self, task->mm->exe_file->f_inode);
 }
 

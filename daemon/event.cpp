@@ -93,6 +93,7 @@ const char* op_name(const Event& ev) {
         case BW_OP_UMOUNT: return "umount";
         case BW_OP_SIGNAL: return "signal";
         case BW_OP_PTRACE: return "ptrace";
+        case BW_OP_SET_EXE: return "set-exe";
         default: return "";
     }
 }
@@ -326,6 +327,7 @@ std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichm
         switch (r.op) {
             case BW_OP_SIGNAL: what = "signal " + std::to_string(r.arg) + " to bulwarkd"; break;
             case BW_OP_PTRACE: what = "ptrace access to bulwarkd"; break;
+            case BW_OP_SET_EXE: what = "changing a process's executable while no bulwarkd runs"; break;
             case BW_OP_UMOUNT: what = "unmounting the bpf filesystem of bulwark's pins"; break;
             case BW_OP_UNPIN: what = "removing or renaming bulwark's pin " + ev.path; break;
             case BW_OP_BPF_LINK: what = "detaching or replacing bulwark's program " + ev.path; break;

@@ -29,7 +29,7 @@
  *   inode_unlink/rmdir/rename,     of its maps and programs, detaching its
  *   sb_umount, task_kill,          links, removing its pins, unmounting
  *   ptrace_access_check,           their filesystem, signals and ptrace to
- *   task_free                      bulwarkd: bulwarkd's alone
+ *   task_prctl, task_free          bulwarkd: bulwarkd's alone
  *
  * Each hook reads the generation in force once (view.bpf.h), matches by
  * identity with the one walk (walk.bpf.h), decides (verdict.bpf.h) and
@@ -488,6 +488,24 @@ int BPF_PROG(bw_lsm_ptrace_access_check, struct task_struct *child, unsigned int
 	if (!self || !bw_self_is_task(self, child) || bw_self_may_touch(self))
 		return 0;
 	return bw_self_refuse(BW_OP_PTRACE, child->comm, NULL, mode);
+}
+
+/* While no bulwarkd runs, a bulwarkd binary is the credential: a process
+ * may not make its executable look like one (PR_SET_MM_EXE_FILE, and the
+ * exe_fd of PR_SET_MM_MAP; CRIU restores use them). */
+SEC("lsm/task_prctl")
+int BPF_PROG(bw_lsm_task_prctl, int option, unsigned long arg2, unsigned long arg3, unsigned long arg4,
+	     unsigned long arg5, int ret)
+{
+	static const char what[] = "prctl(PR_SET_MM)";
+	struct bw_self *self;
+
+	if (ret || option != BW_PR_SET_MM || (arg2 != BW_PR_SET_MM_EXE_FILE && arg2 != BW_PR_SET_MM_MAP))
+		return ret;
+	self = bw_self_get();
+	if (!self || !(self->flags & BW_SELF_PROTECT) || self->tgid)
+		return 0;
+	return bw_self_refuse(BW_OP_SET_EXE, what, NULL, (__u32)arg2);
 }
 
 /* bulwarkd's process is gone: from now on only a bulwarkd binary may take

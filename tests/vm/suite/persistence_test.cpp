@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -236,10 +237,30 @@ TEST_CASE("kill -9 of bulwarkd: enforcement holds with no daemon and through the
     CHECK(testenv::exec_status(p("other-tool"), kScope) == 200 + EPERM);
     CHECK(testenv::exec_status(p("allowed-tool"), kScope) == kToolExit);  // control: the allowlist's own tool
     CHECK(testenv::exec_status(p("other-tool"), "") == kToolExit);        // control: outside the scope
+    // While no bulwarkd runs, running a bulwarkd binary is the credential
+    // for bulwark's objects: no process may make its executable one.
+    auto set_exe_errno = [] {
+        return testenv::run_child([](int) {
+                   const int fd = open(kBulwarkd.c_str(), O_RDONLY);
+                   if (fd < 0) return 99;
+                   return prctl(PR_SET_MM, PR_SET_MM_EXE_FILE, fd, 0, 0) == 0 ? 0 : errno;
+               })
+            .exit_code;
+    };
+    CHECK(set_exe_errno() == EPERM);
 
     // The next bulwarkd adopts what is pinned.
     testenv::Daemon adopter;
     adopter.start(kBulwarkd, kConfig);
+    // Control: with a bulwarkd running the kernel's own rule answers (the
+    // child's executable is still mapped).
+    CHECK(set_exe_errno() == EBUSY);
+    // The refusal made while nobody read the ring buffer reached the log.
+    auto set_exe = testenv::wait_for_audit(kAudit, [](const json& j) {
+        return j["kind"] == "tamper" && j["op"] == "set-exe";
+    });
+    REQUIRE(set_exe.size() == 1);
+    CHECK(set_exe[0]["action"] == "denied");
     const std::string out = adopter.output();
     INFO(out);
     CHECK(out.find("adopting the enforcement a previous bulwarkd left in " + kPins + ": generation 1") !=
