@@ -92,7 +92,8 @@ enum bw_change_op {
 	BW_OP_SIGNAL = 18,   /* a signal to bulwarkd (arg: the signal) */
 	BW_OP_PTRACE = 19,   /* ptrace, /proc/PID/mem, process_vm_*, pidfd_getfd on bulwarkd (arg: the mode) */
 	BW_OP_SET_EXE = 20,  /* prctl(PR_SET_MM) of the executable while no bulwarkd runs (arg: the PR_SET_MM_* option) */
-	BW_OP_TAMPER_MAX = 20,
+	BW_OP_BPF_LOAD = 21, /* loading an fmod_ret or BPF LSM program (arg: the program type) */
+	BW_OP_TAMPER_MAX = 21,
 };
 
 /* What happened (bw_event.verdict). */

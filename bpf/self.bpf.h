@@ -152,6 +152,23 @@ static __always_inline int bw_self_guard_link(int cmd, int fd)
 	return bw_self_refuse(BW_OP_BPF_LINK, name, NULL, (__u32)cmd);
 }
 
+/* bpf(BPF_PROG_LOAD) of a program that could switch bulwark's hooks off:
+ * an fmod_ret program (it can skip a security_* function, bulwark's hooks
+ * with it) or another BPF LSM program (on 6.1 one returning 1 passes for
+ * "allowed").  Refused to all but bulwarkd and PID 1 (systemd's own). */
+static __always_inline int bw_self_guard_prog_load(const union bpf_attr *attr)
+{
+	static const char what[] = "BPF_PROG_LOAD";
+	struct bw_self *self = bw_self_get();
+	__u32 type = attr->prog_type, attach = attr->expected_attach_type;
+
+	if (type != BPF_PROG_TYPE_LSM && !(type == BPF_PROG_TYPE_TRACING && attach == BPF_MODIFY_RETURN))
+		return 0;
+	if (!self || bw_self_may_touch(self) || (bpf_get_current_pid_tgid() >> 32) == 1)
+		return 0;
+	return bw_self_refuse(BW_OP_BPF_LOAD, what, NULL, type);
+}
+
 /* Is `task` bulwarkd's process (any of its threads)? */
 static __always_inline bool bw_self_is_task(const struct bw_self *self, struct task_struct *task)
 {

@@ -43,7 +43,9 @@ Result<std::string> read_line(int fd, int timeout_ms) {
 Status write_all(int fd, const std::string& s) {
     size_t off = 0;
     while (off < s.size()) {
-        ssize_t n = write(fd, s.data() + off, s.size() - off);
+        // A peer that hung up is an error for this connection, never a
+        // signal that ends the process (SIGPIPE would end bulwarkd).
+        ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno == EINTR) continue;
             return errno_error("write");

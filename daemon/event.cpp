@@ -94,6 +94,7 @@ const char* op_name(const Event& ev) {
         case BW_OP_SIGNAL: return "signal";
         case BW_OP_PTRACE: return "ptrace";
         case BW_OP_SET_EXE: return "set-exe";
+        case BW_OP_BPF_LOAD: return "bpf-load";
         default: return "";
     }
 }
@@ -162,6 +163,7 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SIGNAL) j["signal"] = r.arg;
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_PTRACE) j["ptrace_mode"] = r.arg;
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LINK) j["bpf_cmd"] = r.arg;
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LOAD) j["prog_type"] = r.arg;
     j["via_directory"] = (r.flags & BW_EVF_DIR_MATCH) != 0;
     if (ctx.rule) {
         j["policy"] = ctx.rule->policy;
@@ -293,6 +295,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
         w.str("policy_mode", r.verdict == BW_VERDICT_AUDITED ? "audit" : "enforce");
     }
     w.num("ppid", r.ppid);
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LOAD) w.num("prog_type", r.arg);
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_PTRACE) w.num("ptrace_mode", r.arg);
     if (r.flags & BW_EVF_RECEIVED) w.boolean("received", true);
     if (ctx.rule) {
@@ -328,6 +331,7 @@ std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichm
             case BW_OP_SIGNAL: what = "signal " + std::to_string(r.arg) + " to bulwarkd"; break;
             case BW_OP_PTRACE: what = "ptrace access to bulwarkd"; break;
             case BW_OP_SET_EXE: what = "changing a process's executable while no bulwarkd runs"; break;
+            case BW_OP_BPF_LOAD: what = "loading a BPF program that could switch bulwark's hooks off"; break;
             case BW_OP_UMOUNT: what = "unmounting the bpf filesystem of bulwark's pins"; break;
             case BW_OP_UNPIN: what = "removing or renaming bulwark's pin " + ev.path; break;
             case BW_OP_BPF_LINK: what = "detaching or replacing bulwark's program " + ev.path; break;

@@ -1,5 +1,6 @@
 // bulwarkd — the bulwark daemon.  A thin main: the work is in daemon/
 // (daemon.h says which file does what).
+#include <csignal>
 #include <cstdlib>
 #include <variant>
 
@@ -9,6 +10,9 @@
 #include "daemon/log.h"
 
 int main(int argc, char** argv) {
+    // A closed pipe or socket (a client, a restarted journald) is an error
+    // where it happens, not the end of enforcement's daemon.
+    std::signal(SIGPIPE, SIG_IGN);
     bulwark::DaemonOptions opts;
     CLI::App app{"bulwarkd — enforces bulwark policies in the kernel with BPF"};
     app.add_option("-c,--config", opts.config_path, "settings file")->capture_default_str();

@@ -423,7 +423,9 @@ int BPF_PROG(bw_lsm_bpf_prog, struct bpf_prog *prog, int ret)
 
 /* Links have no hook of their own: anyone may hold a descriptor of one
  * (get-by-id, BPF_OBJ_GET of its pin), but detaching or replacing the
- * program of bulwark's links is refused. */
+ * program of bulwark's links is refused (6.1 and 6.12 support neither on
+ * LSM links; newer kernels may).  And no program that could switch the
+ * hooks off is loaded (self.bpf.h). */
 SEC("lsm/bpf")
 int BPF_PROG(bw_lsm_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 {
@@ -433,6 +435,8 @@ int BPF_PROG(bw_lsm_bpf, int cmd, union bpf_attr *attr, unsigned int size, int r
 		return bw_self_guard_link(cmd, attr->link_detach.link_fd);
 	if (cmd == BPF_LINK_UPDATE)
 		return bw_self_guard_link(cmd, attr->link_update.link_fd);
+	if (cmd == BPF_PROG_LOAD)
+		return bw_self_guard_prog_load(attr);
 	return 0;
 }
 

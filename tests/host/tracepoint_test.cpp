@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -267,6 +269,30 @@ TEST_CASE("a process sharing the opener's descriptor table survives its kill, as
     });
     CHECK(o.exit_code == 0);
     CHECK(o.output == "G=9 S=answered");  // the opener killed; the sibling still answers
+}
+
+TEST_CASE("a control client that hangs up before its answer does not end bulwarkd", "[control]") {
+    // Each client sends a status request and closes at once: bulwarkd's
+    // answer meets a closed socket (EPIPE, formerly SIGPIPE and death).
+    for (int i = 0; i < 20; ++i) {
+        const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, control().c_str(), sizeof(addr.sun_path) - 1);
+        REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+        const std::string req = "{\"cmd\":\"status\"}\n";
+        REQUIRE(write(fd, req.data(), req.size()) == ssize_t(req.size()));
+        close(fd);
+    }
+    // It still answers, and still enforces (control: the neighbour opens).
+    Outcome st = testenv::run_program({g_bulwarkctl, "status", "--json", "--socket", control()});
+    CHECK(st.exit_code == 0);
+    CHECK(kill(g_daemon.pid(), 0) == 0);
+    Outcome ok = open_in_child([] { return open(p("neighbour.txt").c_str(), O_RDONLY); });
+    CHECK(ok.exit_code == 0);
+    CHECK(ok.output == "harmless\n");
+    expect_protect_killed(open_in_child([] { return open(p("secret.txt").c_str(), O_RDONLY); }));
 }
 
 TEST_CASE("a descriptor opened before the rule is reported as preexisting, and keeps reading", "[preexisting]") {

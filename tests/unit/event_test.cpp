@@ -272,6 +272,8 @@ TEST_CASE("the audit line written field by field is byte for byte the JSON libra
         {"tamper: ptrace", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_PTRACE, "bulwarkd", "gdb"},
         {"tamper: a link", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_BPF_LINK, "bw_lsm_file_open",
          "bpftool"},
+        {"tamper: a program load", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_BPF_LOAD, "BPF_PROG_LOAD",
+         "loader"},
         {"tamper: a map", BW_EV_TAMPER, BW_VERDICT_DENIED, BW_EVF_NAME_ONLY, BW_OP_BPF_MAP, "bw_state", "bpftool"},
     };
     for (const auto& s : shapes) {

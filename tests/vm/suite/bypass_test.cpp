@@ -37,6 +37,7 @@
 #include <sched.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 
 #include "bulwark_abi.h"
 #include "test_env.h"
@@ -676,7 +677,49 @@ pid_t sleeper() {
     return pid;
 }
 
+// A program that returns 0, loaded as `type` attached (at load) to the
+// kernel function `target`: the descriptor, or -1 with errno.
+int load_returning_zero(bpf_prog_type type, bpf_attach_type attach, const char* target) {
+    btf* vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux) return -1;
+    const int id = btf__find_by_name_kind(vmlinux, target, BTF_KIND_FUNC);
+    btf__free(vmlinux);
+    if (id <= 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    const bpf_insn ret0[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach, .attach_btf_id = __u32(id));
+    return bpf_prog_load(type, "bwb_probe", "GPL", ret0, 2, &opts);
+}
+
 }  // namespace
+
+TEST_CASE("no fmod_ret or BPF LSM program of another process is loaded; another program type is (control)",
+          "[self]") {
+    const bpf_insn pass[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2 /* XDP_PASS */},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    const int xdp = bpf_prog_load(BPF_PROG_TYPE_XDP, "bwb_control", "GPL", pass, 2, nullptr);
+    CHECK(xdp >= 0);  // control: this process loads programs
+    close(xdp);
+    errno = 0;
+    CHECK(load_returning_zero(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open") == -1);
+    CHECK(errno == EPERM);
+    // fmod_ret on a security_* function skips the LSM hooks in it.
+    errno = 0;
+    CHECK(load_returning_zero(BPF_PROG_TYPE_TRACING, BPF_MODIFY_RETURN, "security_bpf_map") == -1);
+    CHECK(errno == EPERM);
+    auto recs = tamper_records("bpf-load", 2);
+    REQUIRE(recs.size() == 2);
+    CHECK(recs[0]["prog_type"] == BPF_PROG_TYPE_LSM);
+    CHECK(recs[1]["prog_type"] == BPF_PROG_TYPE_TRACING);
+}
+
 
 TEST_CASE("root gets no descriptor of bulwark's maps or programs; of its own map it does (control)", "[self]") {
     // Control: the same calls on a map of this process's own.
@@ -938,6 +981,14 @@ int map_fd_named(const std::string& name) {
 }
 
 }  // namespace
+
+TEST_CASE("with selfProtection: false the BPF LSM program refused above loads (the refusal was bulwark's)",
+          "[tamper]") {
+    restart_unguarded();
+    const int fd = load_returning_zero(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open");
+    CHECK(fd >= 0);
+    close(fd);
+}
 
 TEST_CASE("bw_state switched by a plain bpf() call is found, restored and reported TAMPERED", "[tamper]") {
     restart_unguarded();
