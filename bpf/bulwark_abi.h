@@ -256,7 +256,7 @@ struct bw_mount_guard {
  * (an adopting bulwarkd overwrites it).  The kernel side trusts this task
  * alone with bulwark's own objects: its maps and programs (names starting
  * "bw_"), its links, its pin directory, its process.  When bulwarkd's
- * process is gone (tgid cleared by the kernel side when it is freed), only
+ * process is gone (tgid cleared by the kernel side when it exits), only
  * a process running one of the `exe` binaries may take over: the binary
  * that wrote this, or the one a restart found at its path (an upgrade).
  * docs/architecture.md, "Self-protection". */
@@ -268,6 +268,9 @@ struct bw_self {
 	struct bw_file_key exe[2]; /* bulwarkd binaries (kernel dev encoding); 0/0: none */
 	__u64 pin_dev;     /* the bpf filesystem of the pins (kernel dev encoding); 0: not pinned */
 	__u64 pin_dirs[3]; /* inode numbers of pinDir, pinDir/maps, pinDir/links */
+	/* When bulwarkd's process started, in clock ticks since boot (USER_HZ,
+	 * /proc/PID/stat field 22): a later process given the same id is not it. */
+	__u64 start_ticks;
 };
 
 /* Inode storage of the LSM object: an inode some descriptor held open when
@@ -296,7 +299,7 @@ static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
-static_assert(sizeof(struct bw_self) == 80, "bw_self layout");
+static_assert(sizeof(struct bw_self) == 88, "bw_self layout");
 static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
@@ -308,7 +311,7 @@ _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 _Static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
 _Static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_filter layout");
-_Static_assert(sizeof(struct bw_self) == 80, "bw_self layout");
+_Static_assert(sizeof(struct bw_self) == 88, "bw_self layout");
 _Static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 _Static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 _Static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");

@@ -138,6 +138,8 @@ struct task_struct {
 	int tgid;
 	struct mm_struct *mm;
 	struct task_struct *real_parent;
+	struct task_struct *group_leader;
+	__u64 start_boottime; /* ns since boot, suspend included (/proc/PID/stat's start time) */
 	struct files_struct *files;
 	const struct cred *cred;
 	struct css_set *cgroups;
@@ -220,6 +222,7 @@ struct bw_syscall_exit {
 #define BW_PR_SET_MM 35            /* prctl(2) */
 #define BW_PR_SET_MM_EXE_FILE 13
 #define BW_PR_SET_MM_MAP 14
+#define BW_NSEC_PER_USER_TICK 10000000ull /* NSEC_PER_SEC / USER_HZ (100 on every arch /proc reports) */
 #define BW_EPERM 1
 #define BW_SIGKILL 9
 

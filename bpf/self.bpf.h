@@ -35,15 +35,24 @@ static __always_inline bool bw_self_is_exe(const struct bw_self *self, struct in
  * off, anyone root's permissions allow.  Else the running bulwarkd alone;
  * when none runs (its process was freed), a process running a bulwarkd
  * binary, not traced: the one that takes over at a restart or an upgrade. */
+/* Is `task` (any of its threads) bulwarkd's process: its id and the time
+ * it started, so that a process later given the same id is not taken for
+ * it? */
+static __always_inline bool bw_self_is_task(const struct bw_self *self, struct task_struct *task)
+{
+	if (!self->tgid || !task || (__u32)task->tgid != self->tgid)
+		return false;
+	return task->group_leader->start_boottime / BW_NSEC_PER_USER_TICK == self->start_ticks;
+}
+
 static __always_inline bool bw_self_may_touch(const struct bw_self *self)
 {
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
 
 	if (!(self->flags & BW_SELF_PROTECT))
 		return true;
 	if (self->tgid)
-		return self->tgid == (__u32)(bpf_get_current_pid_tgid() >> 32);
-	task = bpf_get_current_task_btf();
+		return bw_self_is_task(self, task);
 	if (task->ptrace)
 		return false; /* a tracer would run bulwarkd's code */
 	return bw_self_is_exe(self, task->mm->exe_file->f_inode);
@@ -169,10 +178,5 @@ static __always_inline int bw_self_guard_prog_load(const union bpf_attr *attr)
 	return bw_self_refuse(BW_OP_BPF_LOAD, what, NULL, type);
 }
 
-/* Is `task` bulwarkd's process (any of its threads)? */
-static __always_inline bool bw_self_is_task(const struct bw_self *self, struct task_struct *task)
-{
-	return self->tgid && task && (__u32)task->tgid == self->tgid;
-}
 
 #endif /* BULWARK_SELF_BPF_H */

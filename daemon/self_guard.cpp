@@ -3,6 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
 #include <bpf/bpf.h>
 
 #include "policy/policy.h"
@@ -27,6 +31,20 @@ std::string own_path() {
     return p;
 }
 
+// When this process started, in clock ticks since boot (/proc/self/stat
+// field 22; the kernel side compares it with the task's start time).
+Result<uint64_t> own_start_ticks() {
+    std::ifstream in("/proc/self/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) return Error{"cannot read /proc/self/stat", EIO};
+    std::istringstream fields(stat.substr(paren + 1));
+    std::string f;
+    for (int i = 3; i <= 22 && fields >> f; ++i)
+        if (i == 22) return std::stoull(f);
+    return Error{"/proc/self/stat has no start time", EIO};
+}
+
 }  // namespace
 
 Result<bw_self> write_self(int self_fd, const SelfSpec& spec) {
@@ -37,6 +55,9 @@ Result<bw_self> write_self(int self_fd, const SelfSpec& spec) {
     // container): mounts are then judged in every namespace.
     self.host_mnt_ns = stat("/proc/1/ns/mnt", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
     self.flags = spec.protect ? BW_SELF_PROTECT : 0;
+    auto start = own_start_ticks();
+    if (!start) return start.error();
+    self.start_ticks = *start;
     // The binary this process runs (the kernel's own open file: renames and
     // replacements do not change what it names).
     if (stat("/proc/self/exe", &st) != 0) return errno_error("stat /proc/self/exe");

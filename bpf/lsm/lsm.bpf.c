@@ -29,7 +29,8 @@
  *   inode_unlink/rmdir/rename,     of its maps and programs, detaching its
  *   sb_umount, task_kill,          links, removing its pins, unmounting
  *   ptrace_access_check,           their filesystem, signals and ptrace to
- *   task_prctl, task_free          bulwarkd: bulwarkd's alone
+ *   task_prctl,                    bulwarkd: bulwarkd's alone
+ *   tp_btf/sched_process_exit
  *
  * Each hook reads the generation in force once (view.bpf.h), matches by
  * identity with the one walk (walk.bpf.h), decides (verdict.bpf.h) and
@@ -473,7 +474,7 @@ int BPF_PROG(bw_lsm_task_kill, struct task_struct *p, void *info, int sig, const
 	if (!self || !(self->flags & BW_SELF_PROTECT) || !bw_self_is_task(self, p))
 		return 0;
 	sender = bpf_get_current_pid_tgid() >> 32;
-	if (sender == 1 || sender == self->tgid || sender == (__u32)p->real_parent->tgid)
+	if (sender == 1 || bw_self_is_task(self, bpf_get_current_task_btf()) || sender == (__u32)p->real_parent->tgid)
 		return 0;
 	return bw_self_refuse(BW_OP_SIGNAL, p->comm, NULL, (__u32)sig);
 }
@@ -512,14 +513,16 @@ int BPF_PROG(bw_lsm_task_prctl, int option, unsigned long arg2, unsigned long ar
 	return bw_self_refuse(BW_OP_SET_EXE, what, NULL, (__u32)arg2);
 }
 
-/* bulwarkd's process is gone: from now on only a bulwarkd binary may take
- * over its objects (a restart, an upgrade, a crash). */
-SEC("lsm/task_free")
-int BPF_PROG(bw_lsm_task_free, struct task_struct *task)
+/* bulwarkd's process exits: from now on only a bulwarkd binary may take
+ * over its objects (a restart, an upgrade, a crash).  At the exit, not when
+ * the task is freed: a reference held on it (a perf event) must not keep
+ * its id trusted. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(bw_lsm_process_exit, struct task_struct *task)
 {
 	struct bw_self *self = bw_self_get();
 
-	if (self && self->tgid && (__u32)task->pid == self->tgid)
+	if (self && self->tgid && (__u32)task->pid == self->tgid && bw_self_is_task(self, task))
 		self->tgid = 0;
 	return 0;
 }

@@ -59,7 +59,7 @@ const std::map<std::string, Layout>& userspace_layouts() {
            MEMBER(bw_event, path)}}},
         {"bw_self", {sizeof(bw_self), {MEMBER(bw_self, tgid), MEMBER(bw_self, host_mnt_ns), MEMBER(bw_self, flags),
                                       MEMBER(bw_self, _pad), MEMBER(bw_self, exe), MEMBER(bw_self, pin_dev),
-                                      MEMBER(bw_self, pin_dirs)}}},
+                                      MEMBER(bw_self, pin_dirs), MEMBER(bw_self, start_ticks)}}},
         {"bw_mount_guard", {sizeof(bw_mount_guard), {MEMBER(bw_mount_guard, rule_id), MEMBER(bw_mount_guard, action),
                                                      MEMBER(bw_mount_guard, flags), MEMBER(bw_mount_guard, _pad)}}},
         {"bw_mark", {sizeof(bw_mark), {MEMBER(bw_mark, generation), MEMBER(bw_mark, _pad)}}},
