@@ -1,5 +1,6 @@
 #include "daemon/systemd_job.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +13,19 @@ namespace bulwark {
 bool running_under_systemd() {
     const char* id = getenv("INVOCATION_ID");
     return id && *id;
+}
+
+bool peer_is_init(int fd, std::string& why) {
+    ucred cred{};
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+        why = std::string("SO_PEERCRED: ") + strerror(errno);
+        return false;
+    }
+    if (cred.pid == 1 && cred.uid == 0) return true;
+    why = "the peer on /run/systemd/private is pid " + std::to_string(cred.pid) + ", uid " +
+          std::to_string(cred.uid) + ", not systemd (PID 1)";
+    return false;
 }
 
 std::optional<std::string> own_unit_job_type(std::string& why) {
@@ -30,6 +44,7 @@ std::optional<std::string> own_unit_job_type(std::string& why) {
         why = std::string("connect to /run/systemd/private: ") + strerror(-r);
         goto done;
     }
+    if (!peer_is_init(sd_bus_get_fd(bus), why)) goto done;
     r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
                            "org.freedesktop.systemd1.Manager", "GetUnitByPID", &err, &reply, "u",
                            static_cast<uint32_t>(getpid()));

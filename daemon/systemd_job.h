@@ -14,6 +14,13 @@ bool running_under_systemd();
 // The type of the job systemd runs on the unit of this process ("stop",
 // "restart", "try-restart", ...), "" when there is none, nullopt when it
 // could not be asked (the reason in `why`).
+// Refuses to believe a bus whose peer is not systemd itself (PID 1, uid
+// 0): a socket bound over /run/systemd/private could otherwise answer
+// "stop" and make bulwarkd detach.
 std::optional<std::string> own_unit_job_type(std::string& why);
+
+// Whether the peer of the connected Unix socket `fd` is PID 1 running as
+// root (SO_PEERCRED); if not, `why` says who it is.
+bool peer_is_init(int fd, std::string& why);
 
 }  // namespace bulwark
