@@ -31,10 +31,6 @@ static __always_inline bool bw_self_is_exe(const struct bw_self *self, struct in
 	       (ino && ino == self->exe[1].ino && dev == self->exe[1].dev);
 }
 
-/* May the current task touch bulwark's own objects?  With self-protection
- * off, anyone root's permissions allow.  Else the running bulwarkd alone;
- * when none runs (its process was freed), a process running a bulwarkd
- * binary, not traced: the one that takes over at a restart or an upgrade. */
 /* Is `task` (any of its threads) bulwarkd's process: its id and the time
  * it started, so that a process later given the same id is not taken for
  * it? */
@@ -45,6 +41,10 @@ static __always_inline bool bw_self_is_task(const struct bw_self *self, struct t
 	return task->group_leader->start_boottime / BW_NSEC_PER_USER_TICK == self->start_ticks;
 }
 
+/* May the current task touch bulwark's own objects?  With self-protection
+ * off, anyone root's permissions allow.  Else the running bulwarkd alone;
+ * when none runs (its process exited), a process running a bulwarkd
+ * binary, not traced: the one that takes over at a restart or an upgrade. */
 static __always_inline bool bw_self_may_touch(const struct bw_self *self)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -156,7 +156,7 @@ static __always_inline int bw_self_guard_link(int cmd, int fd)
 	if (!prog)
 		return 0;
 	BPF_CORE_READ_STR_INTO(&name, prog, aux, name);
-	if (name[0] != 'b' || name[1] != 'w' || name[2] != '_')
+	if (!bw_self_named(name))
 		return 0;
 	return bw_self_refuse(BW_OP_BPF_LINK, name, NULL, (__u32)cmd);
 }
@@ -177,6 +177,5 @@ static __always_inline int bw_self_guard_prog_load(const union bpf_attr *attr)
 		return 0;
 	return bw_self_refuse(BW_OP_BPF_LOAD, what, NULL, type);
 }
-
 
 #endif /* BULWARK_SELF_BPF_H */

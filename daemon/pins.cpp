@@ -88,8 +88,8 @@ Result<PinDir> PinDir::open(const std::string& dir) {
 namespace {
 
 // A pinned map, waiting while the kernel refuses it for self-protection:
-// the previous bulwarkd's process may not be freed yet (the programs hand
-// over once it is, docs/architecture.md "Self-protection").  Bounded.
+// the previous bulwarkd's process may not have exited yet (the programs
+// hand over once it has, docs/architecture.md "Self-protection").  Bounded.
 int obj_get_waiting(const std::string& path, bool& refused) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (;;) {

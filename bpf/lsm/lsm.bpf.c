@@ -522,7 +522,7 @@ int BPF_PROG(bw_lsm_process_exit, struct task_struct *task)
 {
 	struct bw_self *self = bw_self_get();
 
-	if (self && self->tgid && (__u32)task->pid == self->tgid && bw_self_is_task(self, task))
+	if (self && (__u32)task->pid == self->tgid && bw_self_is_task(self, task)) /* its leader */
 		self->tgid = 0;
 	return 0;
 }

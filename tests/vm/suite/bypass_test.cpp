@@ -677,6 +677,16 @@ pid_t sleeper() {
     return pid;
 }
 
+// The control program: an XDP program of this process that passes every
+// packet; its descriptor, or -1 with errno.
+int load_xdp_pass() {
+    const bpf_insn pass[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2 /* XDP_PASS */},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    return bpf_prog_load(BPF_PROG_TYPE_XDP, "bwb_control", "GPL", pass, 2, nullptr);
+}
+
 // A program that returns 0, loaded as `type` attached (at load) to the
 // kernel function `target`: the descriptor, or -1 with errno.
 int load_returning_zero(bpf_prog_type type, bpf_attach_type attach, const char* target) {
@@ -700,11 +710,7 @@ int load_returning_zero(bpf_prog_type type, bpf_attach_type attach, const char* 
 
 TEST_CASE("no fmod_ret or BPF LSM program of another process is loaded; another program type is (control)",
           "[self]") {
-    const bpf_insn pass[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2 /* XDP_PASS */},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    const int xdp = bpf_prog_load(BPF_PROG_TYPE_XDP, "bwb_control", "GPL", pass, 2, nullptr);
+    const int xdp = load_xdp_pass();
     CHECK(xdp >= 0);  // control: this process loads programs
     close(xdp);
     errno = 0;
@@ -788,11 +794,7 @@ TEST_CASE("root gets no descriptor of bulwark's maps or programs; of its own map
 
 TEST_CASE("bulwark's links cannot be detached or replaced; a link of another program can (control)", "[self]") {
     // Control: an XDP program of this process on lo, detached the same way.
-    const bpf_insn pass[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 2 /* XDP_PASS */},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    const int prog = bpf_prog_load(BPF_PROG_TYPE_XDP, "bwb_control", "GPL", pass, 2, nullptr);
+    const int prog = load_xdp_pass();
     REQUIRE(prog >= 0);
     const int own_link = bpf_link_create(prog, int(if_nametoindex("lo")), BPF_XDP, nullptr);
     REQUIRE(own_link >= 0);
