@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
@@ -226,11 +227,14 @@ int Daemon::stop(std::chrono::seconds timeout) {
 
 std::vector<nlohmann::json> audit_records(const std::string& audit_log) {
     std::vector<nlohmann::json> out;
-    std::ifstream in(audit_log);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty()) continue;
-        out.push_back(nlohmann::json::parse(line));  // a malformed line fails the test
+    std::ifstream in(audit_log, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // Only lines the daemon has finished: a record being appended while we read
+    // can show up as a fragment without its newline; it is read on the next try.
+    size_t pos = 0;
+    for (size_t end; (end = text.find('\n', pos)) != std::string::npos; pos = end + 1) {
+        if (end == pos) continue;
+        out.push_back(nlohmann::json::parse(text.substr(pos, end - pos)));  // a malformed line fails the test
     }
     return out;
 }
