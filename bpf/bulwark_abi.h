@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define BW_ABI_VERSION 4
+#define BW_ABI_VERSION 5
 
 #define BW_COMM_LEN 16
 #define BW_PATH_LEN 256
@@ -93,7 +93,8 @@ enum bw_change_op {
 	BW_OP_PTRACE = 19,   /* ptrace, /proc/PID/mem, process_vm_*, pidfd_getfd on bulwarkd (arg: the mode) */
 	BW_OP_SET_EXE = 20,  /* prctl(PR_SET_MM) of the executable while no bulwarkd runs (arg: the PR_SET_MM_* option) */
 	BW_OP_BPF_LOAD = 21, /* loading an fmod_ret or BPF LSM program (arg: the program type) */
-	BW_OP_TAMPER_MAX = 21,
+	BW_OP_SELF_FILE = 22, /* changing one of bulwark's own files (arg: the BW_OP_* change, BW_OP_NONE: an open for writing) */
+	BW_OP_TAMPER_MAX = 22,
 };
 
 /* What happened (bw_event.verdict). */
@@ -272,6 +273,14 @@ struct bw_self {
 	 * /proc/PID/stat field 22): a later process given the same id is not it. */
 	__u64 start_ticks;
 };
+
+/* Value of bw_self_files (key: struct bw_file_key): bulwark's own files —
+ * the binary bulwarkd runs and the libraries it maps, bulwarkctl, the unit
+ * and its drop-ins — which only bulwarkd and a trusted installer may change
+ * (LSM mode, selfProtection), and the trusted installers' binaries. */
+#define BW_SELF_FILE_GUARDED (1u << 0)   /* only bulwarkd and a trusted installer may change it */
+#define BW_SELF_FILE_INSTALLER (1u << 1) /* a trusted installer (dpkg): may change guarded files */
+#define BW_SELF_FILES_MAX 256
 
 /* Inode storage of the LSM object: an inode some descriptor held open when
  * a generation came into force, and which a rule of that generation covered.

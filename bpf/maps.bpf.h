@@ -117,6 +117,15 @@ struct {
 	__type(value, struct bw_self);
 } bw_self SEC(".maps");
 
+/* bulwark's own files and the trusted installers (BW_SELF_FILE_*), written
+ * by bulwarkd; read by the LSM object's self-protection (self.bpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BW_SELF_FILES_MAX);
+	__type(key, struct bw_file_key);
+	__type(value, __u32);
+} bw_self_files SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized by the daemon before load */

@@ -3,8 +3,10 @@
  * self.bpf.h — bulwark guarding itself (LSM mode): who may touch its BPF
  * maps, programs, links, pins and process, and the record of an attempt by
  * anyone else.  bw_self (bulwark_abi.h) says who bulwarkd is; the hooks in
- * lsm.bpf.c call these helpers.  Nothing here runs on a hot path: only on
- * bpf(), signals, ptrace, unlink/rename/rmdir, umount and task exit.
+ * lsm.bpf.c call these helpers.  Nothing here runs on a hot path but one
+ * hash lookup per open for writing (bw_self_guard_file): the rest runs on
+ * bpf(), signals, ptrace, changes of a file's name or attributes, mounts and
+ * task exit.
  */
 #ifndef BULWARK_SELF_BPF_H
 #define BULWARK_SELF_BPF_H
@@ -58,10 +60,12 @@ static __always_inline bool bw_self_may_touch(const struct bw_self *self)
 	return bw_self_is_exe(self, task->mm->exe_file->f_inode);
 }
 
-/* Refuses and reports an attempt on bulwark itself.  `name` is a kernel
- * string naming the object (a map's or program's name, a pin's name, the
- * target's comm); `inode` the object's file when it has one. */
-static __always_inline int bw_self_refuse(__u32 op, const char *name, struct inode *inode, __u32 arg)
+/* Refuses and reports an attempt on bulwark itself.  `what` names the
+ * object as `source` says: a kernel string (a map's or program's name, a
+ * pin's name, the target's comm) or a struct path; `inode` the object's
+ * file when it has one. */
+static __always_inline int bw_self_refuse_at(__u32 op, enum bw_path_source source, const void *what,
+					     struct inode *inode, __u32 arg)
 {
 	struct bw_report r = {};
 
@@ -71,8 +75,13 @@ static __always_inline int bw_self_refuse(__u32 op, const char *name, struct ino
 	r.arg = arg;
 	r.verdict = BW_VERDICT_DENIED;
 	r.action = BW_ACT_NONE;
-	bw_report(&r, BW_PATH_NAME, name);
+	bw_report(&r, source, what);
 	return -BW_EPERM;
+}
+
+static __always_inline int bw_self_refuse(__u32 op, const char *name, struct inode *inode, __u32 arg)
+{
+	return bw_self_refuse_at(op, BW_PATH_NAME, name, inode, arg);
 }
 
 /* A BPF object's name is bulwark's when it starts with "bw_" (every map and
@@ -176,6 +185,43 @@ static __always_inline int bw_self_guard_prog_load(const union bpf_attr *attr)
 	if (!self || bw_self_may_touch(self) || (bpf_get_current_pid_tgid() >> 32) == 1)
 		return 0;
 	return bw_self_refuse(BW_OP_BPF_LOAD, what, NULL, type);
+}
+
+/* BW_SELF_FILE_* of `inode` in bw_self_files, 0 when it is none of
+ * bulwark's files. */
+static __always_inline __u32 bw_self_file_flags(struct inode *inode)
+{
+	struct bw_file_key key = bw_key_of_inode(inode);
+	__u32 *flags;
+
+	if (!key.ino)
+		return 0;
+	flags = bpf_map_lookup_elem(&bw_self_files, &key);
+	return flags ? *flags : 0;
+}
+
+/* `inode`, one of bulwark's own files, is about to change (`change`: a
+ * BW_OP_* change, BW_OP_NONE for an open for writing): refused but to
+ * bulwarkd and to a process running a trusted installer (dpkg upgrading
+ * the package or a library).  `path` when the hook may resolve it, else the
+ * dentry's name is reported. */
+static __always_inline int bw_self_guard_file(struct inode *inode, __u32 change, const struct path *path,
+					      struct dentry *dentry)
+{
+	struct task_struct *task;
+	struct bw_self *self;
+
+	if (!inode || !(bw_self_file_flags(inode) & BW_SELF_FILE_GUARDED))
+		return 0;
+	self = bw_self_get();
+	if (!self || bw_self_may_touch(self))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!task->ptrace && (bw_self_file_flags(task->mm->exe_file->f_inode) & BW_SELF_FILE_INSTALLER))
+		return 0;
+	if (path)
+		return bw_self_refuse_at(BW_OP_SELF_FILE, BW_PATH_D_PATH, path, inode, change);
+	return bw_self_refuse(BW_OP_SELF_FILE, (const char *)dentry->d_name.name, inode, change);
 }
 
 #endif /* BULWARK_SELF_BPF_H */

@@ -111,6 +111,9 @@ private:
     // changed, logs at crit, restores the policy as a new generation and
     // reports TAMPERED from then on (daemon/integrity.h).
     void verify_integrity();
+    // LSM mode with selfProtection: bw_self_files holds bulwark's own files
+    // as they are at their paths now (a package upgrade replaces them).
+    void guard_self_files();
     // After a switch to `generation`: descriptors opened before it
     // (daemon/preexisting.h).
     void mark_preexisting(uint32_t generation);
@@ -140,6 +143,7 @@ private:
     Variant variant_ = Variant::lsm;
     SelfSpec self_spec_;  // what bw_self says (daemon/self_guard.h)
     bw_self self_{};      // ... as last written
+    std::vector<SelfFile> self_files_;  // bw_self_files as last written
     std::optional<ExitEnforcement> exit_enforcement_;
 
     std::shared_ptr<const policy::CompiledPolicy> current_;

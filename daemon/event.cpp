@@ -45,6 +45,8 @@ Result<Event> decode_event(const void* data, size_t size) {
         return Error{"change event with unknown operation " + std::to_string(r.op), EBADMSG};
     if (r.kind == BW_EV_TAMPER && (r.op <= BW_OP_CHANGE_MAX || r.op > BW_OP_TAMPER_MAX))
         return Error{"tamper event with unknown operation " + std::to_string(r.op), EBADMSG};
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SELF_FILE && r.arg > BW_OP_CHANGE_MAX)
+        return Error{"self-file tamper event with unknown change " + std::to_string(r.arg), EBADMSG};
     if (r.verdict != BW_VERDICT_DENIED && r.verdict != BW_VERDICT_KILLED && r.verdict != BW_VERDICT_AUDITED &&
         r.verdict != BW_VERDICT_KILL_FAILED)
         return Error{"event record with unknown verdict " + std::to_string(r.verdict), EBADMSG};
@@ -72,8 +74,10 @@ const char* kind_name(const Event& ev) {
     }
 }
 
-const char* op_name(const Event& ev) {
-    switch (ev.raw.op) {
+namespace {
+
+const char* op_name_of(uint32_t op) {
+    switch (op) {
         case BW_OP_UNLINK: return "unlink";
         case BW_OP_RMDIR: return "rmdir";
         case BW_OP_RENAME_FROM: return "rename";
@@ -95,8 +99,18 @@ const char* op_name(const Event& ev) {
         case BW_OP_PTRACE: return "ptrace";
         case BW_OP_SET_EXE: return "set-exe";
         case BW_OP_BPF_LOAD: return "bpf-load";
+        case BW_OP_SELF_FILE: return "self-file";
         default: return "";
     }
+}
+
+}  // namespace
+
+const char* op_name(const Event& ev) { return op_name_of(ev.raw.op); }
+
+const char* change_name(const Event& ev) {
+    if (ev.raw.kind != BW_EV_TAMPER || ev.raw.op != BW_OP_SELF_FILE) return "";
+    return ev.raw.arg == BW_OP_NONE ? "write" : op_name_of(ev.raw.arg);
 }
 
 namespace {
@@ -160,6 +174,7 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
     j["path_source"] = kernel_path ? "kernel" : "policy";
     if (r.flags & BW_EVF_NAME_ONLY) j["name"] = ev.path;
     if (r.kind == BW_EV_FILE_CHANGE || r.kind == BW_EV_TAMPER) j["op"] = op_name(ev);
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SELF_FILE) j["change"] = change_name(ev);
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SIGNAL) j["signal"] = r.arg;
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_PTRACE) j["ptrace_mode"] = r.arg;
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LINK) j["bpf_cmd"] = r.arg;
@@ -269,6 +284,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     if (!ctx.boot_id.empty()) w.str("boot_id", ctx.boot_id);
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LINK) w.num("bpf_cmd", r.arg);
     w.num("cgroup_id", r.cgroup_id);
+    if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SELF_FILE) w.str("change", change_name(ev));
     w.str("comm", ev.comm);
     w.str("dev", policy::format_kernel_dev(r.dev));
     if (enr) w.str_or_null("exe", enr->exe);
@@ -336,6 +352,7 @@ std::string summary_line(const Event& ev, const EventContext& ctx, const Enrichm
             case BW_OP_UNPIN: what = "removing or renaming bulwark's pin " + ev.path; break;
             case BW_OP_BPF_LINK: what = "detaching or replacing bulwark's program " + ev.path; break;
             case BW_OP_BPF_PROG: what = "a descriptor of bulwark's program " + ev.path; break;
+            case BW_OP_SELF_FILE: what = std::string(change_name(ev)) + " of bulwark's own file " + ev.path; break;
             default: what = "a descriptor of bulwark's map " + ev.path;
         }
         return std::string(verdict_name(ev)) + " " + what + " by " + ev.comm + "[" + std::to_string(r.pid) +

@@ -44,6 +44,7 @@ inline constexpr int kAuditSchemaVersion = 1;
 
 const char* kind_name(const Event& ev);     // "file_open", "exec", "file_change", "preexisting", "file_access"
 const char* op_name(const Event& ev);       // change events: "unlink", "rename", ...; else ""
+const char* change_name(const Event& ev);   // tamper self-file: "write", "unlink", ...; else ""
 const char* verdict_name(const Event& ev);  // "denied", "killed", "allowed-by-audit"
 
 nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enrichment* enr = nullptr);

@@ -93,6 +93,7 @@ public:
             bpf_map__fd(skel_->maps.bw_dir_filter), bpf_map__fd(skel_->maps.bw_state),
             bpf_map__fd(skel_->maps.bw_counters),   bpf_map__fd(skel_->maps.bw_fence),
             bpf_map__fd(skel_->maps.bw_self),       bpf_map__fd(skel_->maps.bw_mounts),
+            bpf_map__fd(skel_->maps.bw_self_files),
         };
     }
     int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }

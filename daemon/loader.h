@@ -34,6 +34,7 @@ struct PolicyMapFds {
     int fence = -1;
     int self = -1;  // bw_self: the running bulwarkd (bulwark_abi.h)
     int mounts_outer = -1;
+    int self_files = -1;  // bw_self_files: bulwark's own files (self_guard.h)
 };
 
 struct LoadOptions {

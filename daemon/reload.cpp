@@ -72,7 +72,32 @@ Result<GenerationInfo> Daemon::install(const std::shared_ptr<const policy::Compi
     return info;
 }
 
+void Daemon::guard_self_files() {
+    if (!self_spec_.protect || !enforcer_) return;
+    auto files = collect_self_files();
+    auto same = [](const std::vector<SelfFile>& a, const std::vector<SelfFile>& b) {
+        if (a.size() != b.size()) return false;
+        for (size_t i = 0; i < a.size(); ++i)
+            if (a[i].key.dev != b[i].key.dev || a[i].key.ino != b[i].key.ino || a[i].flags != b[i].flags)
+                return false;
+        return true;
+    };
+    if (same(files, self_files_)) return;
+    auto lg = log::get("self");
+    if (auto err = write_self_files(enforcer_->maps().self_files, files)) {
+        lg->error("bulwark's own files are not guarded: {}", err->to_string());
+        return;
+    }
+    std::string list;
+    for (const auto& f : files) list += (list.empty() ? "" : ", ") + f.path + " (" + f.what + ")";
+    lg->info("{} {} of bulwark's own files: only bulwarkd and {} may change them: {}",
+             self_files_.empty() ? "guarding" : "re-bound after a change at their paths:", files.size(),
+             trusted_installers().front(), list);
+    self_files_ = std::move(files);
+}
+
 void Daemon::verify_integrity() {
+    guard_self_files();
     if (!integrity_) return;
     const auto problems = integrity_->check();
     if (problems.empty()) return;
@@ -140,6 +165,7 @@ void Daemon::mark_preexisting(uint32_t generation) {
 
 ReloadResult Daemon::reload() {
     auto lg = log::get("policy");
+    guard_self_files();  // an admin's new unit drop-in, a library an upgrade replaced
     ReloadResult r;
     r.wall_ns = wall_now_ns();
     const auto t0 = std::chrono::steady_clock::now();

@@ -3,11 +3,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <bpf/bpf.h>
+#include <systemd/sd-login.h>
 
 #include "policy/policy.h"
 
@@ -19,16 +24,19 @@ bw_file_key key_of(const struct stat& st) {
                        static_cast<uint64_t>(st.st_ino)};
 }
 
+std::string strip_deleted(std::string p) {
+    const std::string deleted = " (deleted)";
+    if (p.size() > deleted.size() && p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
+        p.resize(p.size() - deleted.size());
+    return p;
+}
+
 // The path this process was started from ("" when /proc says nothing).
 std::string own_path() {
     char buf[4096];
     const ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
     if (n <= 0) return "";
-    std::string p(buf, static_cast<size_t>(n));
-    const std::string deleted = " (deleted)";
-    if (p.size() > deleted.size() && p.compare(p.size() - deleted.size(), deleted.size(), deleted) == 0)
-        p.resize(p.size() - deleted.size());
-    return p;
+    return strip_deleted(std::string(buf, static_cast<size_t>(n)));
 }
 
 // When this process started, in clock ticks since boot (/proc/self/stat
@@ -45,7 +53,89 @@ Result<uint64_t> own_start_ticks() {
     return Error{"/proc/self/stat has no start time", EIO};
 }
 
+// Every file this process maps executable, by path (its binary, ld.so,
+// its libraries), from /proc/self/maps.
+std::vector<std::string> mapped_code() {
+    std::vector<std::string> out;
+    std::set<std::string> seen;
+    std::ifstream in("/proc/self/maps");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream f(line);
+        std::string range, perms, offset, dev, inode, path;
+        f >> range >> perms >> offset >> dev >> inode;
+        std::getline(f >> std::ws, path);
+        if (perms.size() < 3 || perms[2] != 'x' || path.empty() || path[0] != '/') continue;
+        path = strip_deleted(path);
+        if (seen.insert(path).second) out.push_back(path);
+    }
+    return out;
+}
+
+// The unit file of this process's systemd unit and its drop-ins, wherever
+// systemd looks for them ("" unit: none).
+std::vector<std::string> unit_files() {
+    char* unit = nullptr;
+    if (sd_pid_get_unit(0, &unit) < 0 || !unit) return {};
+    const std::string name(unit);
+    free(unit);
+    std::vector<std::string> out;
+    for (const char* dir : {"/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system",
+                            "/usr/lib/systemd/system", "/lib/systemd/system"}) {
+        out.push_back(std::string(dir) + "/" + name);
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(std::string(dir) + "/" + name + ".d", ec))
+            if (e.path().extension() == ".conf") out.push_back(e.path().string());
+    }
+    return out;
+}
+
 }  // namespace
+
+std::vector<SelfFile> collect_self_files() {
+    std::vector<std::pair<std::string, std::string>> wanted;  // path, what
+    const std::string exe = own_path();
+    for (const auto& p : mapped_code()) wanted.emplace_back(p, p == exe ? "binary" : "library");
+    // Installed side by side: PREFIX/sbin/bulwarkd, PREFIX/bin/bulwarkctl.
+    if (!exe.empty())
+        wanted.emplace_back(std::filesystem::path(exe).parent_path().parent_path().string() + "/bin/bulwarkctl",
+                            "bulwarkctl");
+    for (const auto& p : unit_files()) wanted.emplace_back(p, p.find(".d/") != std::string::npos ? "drop-in" : "unit");
+    for (const auto& p : trusted_installers()) wanted.emplace_back(p, "trusted installer");
+
+    std::map<std::pair<uint64_t, uint64_t>, size_t> index;  // one entry per file, whatever its names
+    std::vector<SelfFile> out;
+    for (const auto& [path, what] : wanted) {
+        struct stat st {};
+        if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        SelfFile f{path, what, key_of(st), BW_SELF_FILE_GUARDED};
+        if (what == "trusted installer") f.flags |= BW_SELF_FILE_INSTALLER;
+        auto [it, fresh] = index.emplace(std::make_pair(f.key.dev, f.key.ino), out.size());
+        if (fresh)
+            out.push_back(f);
+        else
+            out[it->second].flags |= f.flags;
+    }
+    return out;
+}
+
+Status write_self_files(int fd, const std::vector<SelfFile>& files) {
+    std::set<std::pair<uint64_t, uint64_t>> keep;
+    for (const auto& f : files) {
+        if (bpf_map_update_elem(fd, &f.key, &f.flags, BPF_ANY) != 0) return errno_error("write bw_self_files");
+        keep.insert({f.key.dev, f.key.ino});
+    }
+    std::vector<bw_file_key> stale;
+    bw_file_key key{}, next{};
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        if (!keep.count({next.dev, next.ino})) stale.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    for (const auto& k : stale)
+        if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) return errno_error("clear bw_self_files");
+    return std::nullopt;
+}
 
 Result<bw_self> write_self(int self_fd, const SelfSpec& spec) {
     bw_self self{};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "bulwark_abi.h"
 #include "daemon/error.h"
@@ -23,5 +24,31 @@ Result<bw_self> write_self(int self_fd, const SelfSpec& spec);
 // the binary now at this bulwarkd's path as the second one that may take
 // over (dpkg replaces it by rename).  Updates `self` to what it wrote.
 Status name_successor(int self_fd, bw_self& self);
+
+// One of bulwark's own files (bw_self_files), found by its path.
+struct SelfFile {
+    std::string path;
+    std::string what;  // "binary", "library", "bulwarkctl", "unit", "drop-in", "trusted installer"
+    bw_file_key key{};
+    uint32_t flags = 0;  // BW_SELF_FILE_*
+};
+
+// The trusted installers: processes running one of these may change
+// bulwark's own files (dpkg upgrading the package, or a library it maps).
+inline const std::vector<std::string>& trusted_installers() {
+    static const std::vector<std::string> paths = {"/usr/bin/dpkg"};
+    return paths;
+}
+
+// bulwark's own files as they are now at their paths: the binary this
+// process runs and every file it maps executable (its libraries), the
+// bulwarkctl installed with it (PREFIX/bin beside PREFIX/sbin), the
+// systemd unit of this process and its drop-ins, and the trusted
+// installers' binaries (themselves guarded).  Paths that do not exist are
+// left out.
+std::vector<SelfFile> collect_self_files();
+
+// Makes bw_self_files hold exactly `files`.
+Status write_self_files(int fd, const std::vector<SelfFile>& files);
 
 }  // namespace bulwark

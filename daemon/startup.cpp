@@ -194,6 +194,7 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
             if (!failed) {
                 d->enforcer_ = std::move(*e);
                 d->variant_ = v;
+                d->guard_self_files();
                 break;
             }
         }

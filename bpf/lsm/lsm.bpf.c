@@ -101,7 +101,12 @@ static __always_inline int bw_check_open(struct file *file, __u32 ev_flags)
 SEC("lsm/file_open")
 int BPF_PROG(bw_lsm_file_open, struct file *file, int ret)
 {
-	return ret ? ret : bw_check_open(file, 0);
+	if (ret)
+		return ret;
+	if (((file->f_mode & BW_FMODE_WRITE) || (file->f_flags & BW_O_TRUNC)) &&
+	    (ret = bw_self_guard_file(file->f_inode, BW_OP_NONE, &file->f_path, NULL)))
+		return ret;
+	return bw_check_open(file, 0);
 }
 
 /* A descriptor another process opened arrives (SCM_RIGHTS, pidfd_getfd,
@@ -231,11 +236,21 @@ static __always_inline int bw_guard_change(const struct bw_view *v, struct dentr
 	return bw_lsm_act(v, &w, &r, false, NULL, dentry);
 }
 
-#define BW_GUARD(op, dentry)                                                            \
-	({                                                                              \
-		struct bw_view v;                                                       \
-		bw_view_get(&v) ? bw_guard_change(&v, (dentry), (op)) : 0;              \
-	})
+/* A change `op` of `dentry`'s file: bulwark's own files first (self.bpf.h),
+ * then the rules of the generation in force. */
+static __always_inline int bw_guard(__u32 op, struct dentry *dentry)
+{
+	struct bw_view v;
+	int ret;
+
+	if (!dentry)
+		return 0;
+	if (op != BW_OP_LINK && (ret = bw_self_guard_file(dentry->d_inode, op, NULL, dentry)))
+		return ret; /* a new name of bulwark's file changes nothing of it */
+	return bw_view_get(&v) ? bw_guard_change(&v, dentry, op) : 0;
+}
+
+#define BW_GUARD(op, dentry) bw_guard((op), (dentry))
 
 SEC("lsm/inode_unlink")
 int BPF_PROG(bw_lsm_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
@@ -262,6 +277,9 @@ int BPF_PROG(bw_lsm_inode_rename, struct inode *old_dir, struct dentry *old_dent
 	struct bw_view v;
 
 	if (ret || (ret = bw_self_guard_pins(old_dir, old_dentry)) || (ret = bw_self_guard_pins(new_dir, new_dentry)))
+		return ret;
+	if ((ret = bw_self_guard_file(old_dentry->d_inode, BW_OP_RENAME_FROM, NULL, old_dentry)) ||
+	    (ret = bw_self_guard_file(new_dentry->d_inode, BW_OP_RENAME_OVER, NULL, new_dentry)))
 		return ret;
 	if (!bw_view_get(&v))
 		return 0;
@@ -348,6 +366,8 @@ static __always_inline int bw_guard_mountpoint(struct dentry *mp)
 	void *mounts;
 	int ret;
 
+	if (mp && bw_in_host_mnt_ns() && (ret = bw_self_guard_file(mp->d_inode, BW_OP_MOUNT, NULL, mp)))
+		return ret;
 	if (!mp || !mp->d_inode || !bw_view_get(&v) || !(v.cfg->flags & BW_CFG_FILES) || !bw_in_host_mnt_ns())
 		return 0;
 	ret = bw_guard_change(&v, mp, BW_OP_MOUNT);

@@ -100,6 +100,18 @@ wait_until 120 "systemd restarted bulwarkd after the watchdog fired" new_pid_run
 check "the journal records the watchdog timeout" sh -c "journalctl -u bulwark --no-pager | grep -qi watchdog"
 check "enforcement holds after the restart" errno_of_cat /srv/data/secret.txt
 
+echo "# 5b: bulwark's own files: root is refused, dpkg (section 6) is not"
+unit_file=$(systemctl show -p FragmentPath --value bulwark.service)
+bin_sum=$(sha256sum /usr/sbin/bulwarkd /usr/bin/bulwarkctl "$unit_file")
+refused() { "$@" 2>&1 | grep -q 'Operation not permitted'; }
+check "touch -c /usr/sbin/bulwarkd (its times) is refused" refused touch -c /usr/sbin/bulwarkd
+check "rm -f /usr/bin/bulwarkctl is refused" refused rm -f /usr/bin/bulwarkctl
+check "appending to the unit file is refused" refused sh -c "echo '# x' >> '$unit_file'"
+check "mv of the unit file is refused" refused mv "$unit_file" /root/bulwark.service
+check_eq "the binaries and the unit are unchanged" "$bin_sum" "$(sha256sum /usr/sbin/bulwarkd /usr/bin/bulwarkctl "$unit_file")"
+check "a copy of bulwarkctl can be changed (control)" sh -c "cp /usr/bin/bulwarkctl /root/ctl-copy && touch /root/ctl-copy && rm /root/ctl-copy"
+wait_until 10 "the journal has the refusals" journal_has '"MESSAGE_ID":"76ae68bb95de4ab89beea0d4dd973bdd"' '"BULWARK_OP":"self-file"'
+
 echo "# 6: restart, kill -9 and upgrade while writes hit a deny-write file"
 printf 'keep these bytes\n' > /srv/data/dw.txt
 printf '' > /srv/data/free.txt

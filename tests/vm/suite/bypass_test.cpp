@@ -28,10 +28,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <iostream>
 #include <sched.h>
@@ -946,6 +948,114 @@ TEST_CASE("ptrace, /proc/PID/mem, process_vm_readv and pidfd_getfd on bulwarkd a
     auto recs = tamper_records("ptrace", 4);
     CHECK(recs.size() >= 4);
     for (const auto& r : recs) CHECK(r["name"] == "bulwarkd");
+}
+
+// --- bulwark's own files -------------------------------------------------
+
+namespace {
+
+// A library bulwarkd maps executable (from /proc/PID/maps, which stays
+// readable): one of bulwark's own files.
+std::string library_of_daemon() {
+    std::ifstream in("/proc/" + std::to_string(g_daemon.pid()) + "/maps");
+    for (std::string line; std::getline(in, line);) {
+        const size_t slash = line.find('/');
+        if (slash == std::string::npos || line.find(" r-xp ") == std::string::npos) continue;
+        const std::string path = line.substr(slash);
+        if (path.find(".so") != std::string::npos && path.find("libc.so") == std::string::npos) return path;
+    }
+    return "";
+}
+
+// Every change the guard refuses, tried on `path` (`other`: a file to
+// rename over it); each returns 0 or -1 with errno.
+std::vector<std::pair<std::string, std::function<long()>>> changes_of(const std::string& path,
+                                                                      const std::string& other) {
+    static const struct timespec forged[2] = {{1000000000, 0}, {1000000000, 0}};
+    return {
+        {"write", [=] { const int fd = open(path.c_str(), O_WRONLY | O_APPEND); return fd < 0 ? -1L : (close(fd), 0L); }},
+        {"truncate", [=] { return long(truncate(path.c_str(), 0)); }},
+        {"chmod", [=] { return long(chmod(path.c_str(), 0777)); }},
+        {"utimes", [=] { return long(utimensat(AT_FDCWD, path.c_str(), forged, 0)); }},
+        {"setxattr", [=] { return long(setxattr(path.c_str(), "trusted.bwb", "x", 1, 0)); }},
+        {"mount", [=] { return long(mount(other.c_str(), path.c_str(), nullptr, MS_BIND, nullptr)); }},
+        {"rename-over", [=] { return long(rename(other.c_str(), path.c_str())); }},
+        {"rename", [=] { return long(rename(path.c_str(), (path + ".moved").c_str())); }},
+        {"unlink", [=] { return long(unlink(path.c_str())); }},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("root cannot write, truncate, replace, move or mount over bulwark's binaries and libraries; a copy it can "
+          "(control)",
+          "[self][self-file]") {
+    const std::string lib = library_of_daemon();
+    INFO(lib);
+    REQUIRE(!lib.empty());
+    const std::string bytes = testenv::read_file(lib);
+    const Times before = times_of(lib);
+    struct stat st_before {};
+    REQUIRE(stat(lib.c_str(), &st_before) == 0);
+
+    // Control: each change works on a copy of the library, a file of the test.
+    {
+        std::ofstream(p("lib-copy.so"), std::ios::binary) << bytes;
+        std::ofstream(p("lib-other.so"), std::ios::binary) << bytes;
+        for (const auto& [what, fn] : changes_of(p("lib-copy.so"), p("lib-other.so"))) {
+            INFO("control: " << what);
+            CHECK(errno_in_child(fn) == 0);
+            umount2(p("lib-copy.so").c_str(), MNT_DETACH);  // after the bind mount
+            if (what == "rename-over") std::ofstream(p("lib-other.so"), std::ios::binary) << bytes;
+            if (what == "rename") CHECK(rename((p("lib-copy.so") + ".moved").c_str(), p("lib-copy.so").c_str()) == 0);
+        }
+        CHECK(!fs::exists(p("lib-copy.so")));  // the last change unlinked it
+    }
+
+    // What would replace it lies beside it: a rename does not cross filesystems.
+    const std::string forged = lib + ".bwb-forged";
+    std::ofstream(forged, std::ios::binary) << "not a library\n";
+    const auto changes = changes_of(lib, forged);
+    for (const auto& [what, fn] : changes) {
+        INFO(what);
+        CHECK(errno_in_child(fn) == EPERM);
+    }
+    struct stat st_after {};
+    REQUIRE(stat(lib.c_str(), &st_after) == 0);
+    CHECK(st_after.st_ino == st_before.st_ino);
+    CHECK(st_after.st_mode == st_before.st_mode);
+    CHECK(testenv::read_file(lib) == bytes);
+    const Times after = times_of(lib);
+    CHECK(after.size == before.size);
+    CHECK(same(after.mtime, before.mtime));
+    CHECK(testenv::read_file(forged) == "not a library\n");
+    CHECK(unlink(forged.c_str()) == 0);  // a file beside it is no file of bulwark's
+
+    // The binary bulwarkd runs and the bulwarkctl installed with it.
+    for (const std::string& bin : {std::string("/usr/sbin/bulwarkd"), std::string("/usr/bin/bulwarkctl")}) {
+        INFO(bin);
+        CHECK(errno_in_child([&] { return long(unlink(bin.c_str())); }) == EPERM);
+        const std::string beside = bin + ".bwb-forged";
+        std::ofstream(beside) << "#!/bin/sh\n";
+        CHECK(errno_in_child([&] { return long(rename(beside.c_str(), bin.c_str())); }) == EPERM);
+        CHECK(unlink(beside.c_str()) == 0);
+        CHECK(fs::exists(bin));
+    }
+    CHECK(errno_in_child([] {
+              const int fd = open("/usr/bin/bulwarkctl", O_WRONLY | O_APPEND);
+              return fd < 0 ? -1L : (close(fd), 0L);
+          }) == EPERM);
+    CHECK(testenv::run_program({"/usr/bin/bulwarkctl", "status", "--socket", kSocket}).exit_code == 0);
+
+    const auto recs = tamper_records("self-file", changes.size() + 5);
+    REQUIRE(recs.size() >= changes.size() + 5);
+    std::set<std::string> seen;
+    for (const auto& r : recs) {
+        CHECK(r["action"] == "denied");
+        seen.insert(r["change"].get<std::string>());
+    }
+    for (const auto& [what, fn] : changes) CHECK(seen.count(what) == 1);
+    CHECK(recs[0]["path"] == lib);  // an open names the file by its path
 }
 
 // --- tampering with the maps ----------------------------------------------
