@@ -92,23 +92,23 @@ std::vector<std::string> unit_files() {
 }  // namespace
 
 std::vector<SelfFile> collect_self_files() {
-    std::vector<std::pair<std::string, std::string>> wanted;  // path, what
+    std::vector<SelfFile> wanted;  // by path; keys filled in below
     const std::string exe = own_path();
-    for (const auto& p : mapped_code()) wanted.emplace_back(p, p == exe ? "binary" : "library");
+    for (const auto& p : mapped_code()) wanted.push_back({p, p == exe ? "binary" : "library"});
     // Installed side by side: PREFIX/sbin/bulwarkd, PREFIX/bin/bulwarkctl.
     if (!exe.empty())
-        wanted.emplace_back(std::filesystem::path(exe).parent_path().parent_path().string() + "/bin/bulwarkctl",
-                            "bulwarkctl");
-    for (const auto& p : unit_files()) wanted.emplace_back(p, p.find(".d/") != std::string::npos ? "drop-in" : "unit");
-    for (const auto& p : trusted_installers()) wanted.emplace_back(p, "trusted installer");
+        wanted.push_back(
+            {std::filesystem::path(exe).parent_path().parent_path().string() + "/bin/bulwarkctl", "bulwarkctl"});
+    for (const auto& p : unit_files()) wanted.push_back({p, p.find(".d/") != std::string::npos ? "drop-in" : "unit"});
+    for (const auto& p : trusted_installers()) wanted.push_back({p, "trusted installer", {}, BW_SELF_FILE_INSTALLER});
 
     std::map<std::pair<uint64_t, uint64_t>, size_t> index;  // one entry per file, whatever its names
     std::vector<SelfFile> out;
-    for (const auto& [path, what] : wanted) {
+    for (SelfFile f : wanted) {
         struct stat st {};
-        if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        SelfFile f{path, what, key_of(st), BW_SELF_FILE_GUARDED};
-        if (what == "trusted installer") f.flags |= BW_SELF_FILE_INSTALLER;
+        if (stat(f.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        f.key = key_of(st);
+        f.flags |= BW_SELF_FILE_GUARDED;
         auto [it, fresh] = index.emplace(std::make_pair(f.key.dev, f.key.ino), out.size());
         if (fresh)
             out.push_back(f);

@@ -75,6 +75,12 @@ static __always_inline int bw_lsm_act(const struct bw_view *v, struct bw_walk *w
 	return r->verdict == BW_VERDICT_AUDITED ? 0 : -BW_EPERM;
 }
 
+/* Does this open (or received descriptor) give a way to change the file? */
+static __always_inline bool bw_opens_for_writing(const struct file *file)
+{
+	return (file->f_mode & BW_FMODE_WRITE) || (file->f_flags & BW_O_TRUNC);
+}
+
 /* An open, or a descriptor received: the file's rule, for this task. */
 static __always_inline int bw_check_open(struct file *file, __u32 ev_flags)
 {
@@ -88,7 +94,7 @@ static __always_inline int bw_check_open(struct file *file, __u32 ev_flags)
 	bw_walk_file(&w, &v, file, BW_WALK_FILES);
 	if (!w.strength)
 		return 0;
-	writing = (file->f_mode & BW_FMODE_WRITE) || (file->f_flags & BW_O_TRUNC);
+	writing = bw_opens_for_writing(file);
 	if (w.rule.action == BW_ACT_DENY_WRITE && !writing)
 		return 0;
 	r.key = bw_key_of_inode(file->f_inode);
@@ -103,8 +109,7 @@ int BPF_PROG(bw_lsm_file_open, struct file *file, int ret)
 {
 	if (ret)
 		return ret;
-	if (((file->f_mode & BW_FMODE_WRITE) || (file->f_flags & BW_O_TRUNC)) &&
-	    (ret = bw_self_guard_file(file->f_inode, BW_OP_NONE, &file->f_path, NULL)))
+	if (bw_opens_for_writing(file) && (ret = bw_self_guard_file(file->f_inode, BW_OP_NONE, &file->f_path, NULL)))
 		return ret;
 	return bw_check_open(file, 0);
 }
@@ -366,9 +371,11 @@ static __always_inline int bw_guard_mountpoint(struct dentry *mp)
 	void *mounts;
 	int ret;
 
-	if (mp && bw_in_host_mnt_ns() && (ret = bw_self_guard_file(mp->d_inode, BW_OP_MOUNT, NULL, mp)))
+	if (!mp || !mp->d_inode || !bw_in_host_mnt_ns())
+		return 0;
+	if ((ret = bw_self_guard_file(mp->d_inode, BW_OP_MOUNT, NULL, mp)))
 		return ret;
-	if (!mp || !mp->d_inode || !bw_view_get(&v) || !(v.cfg->flags & BW_CFG_FILES) || !bw_in_host_mnt_ns())
+	if (!bw_view_get(&v) || !(v.cfg->flags & BW_CFG_FILES))
 		return 0;
 	ret = bw_guard_change(&v, mp, BW_OP_MOUNT);
 	if (ret)
