@@ -19,6 +19,7 @@ typedef unsigned int fmode_t;
 
 struct super_block {
 	dev_t s_dev;
+	unsigned long s_magic;
 };
 
 struct hlist_node {

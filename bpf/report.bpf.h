@@ -33,18 +33,6 @@ struct bw_report {
 	__u32 arg; /* tamper records: bw_event.arg */
 };
 
-/* The identity of `inode`, a BTF pointer. */
-static __always_inline struct bw_file_key bw_key_of_inode(struct inode *inode)
-{
-	struct bw_file_key key = {};
-
-	if (!inode)
-		return key;
-	key.dev = inode->i_sb->s_dev;
-	key.ino = inode->i_ino;
-	return key;
-}
-
 /* `source` must be a constant at every call site: the helper that reads the
  * path is chosen at compile time (bpf_d_path is refused outside LSM hooks). */
 static __always_inline void bw_report(const struct bw_report *r, enum bw_path_source source, const void *path)

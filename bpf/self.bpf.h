@@ -23,12 +23,9 @@ static __always_inline struct bw_self *bw_self_get(void)
 /* Is `inode` one of the bulwarkd binaries bw_self names? */
 static __always_inline bool bw_self_is_exe(const struct bw_self *self, struct inode *inode)
 {
-	__u64 dev, ino;
+	struct bw_file_key key = bw_key_of_inode(inode);
+	__u64 dev = key.dev, ino = key.ino;
 
-	if (!inode)
-		return false;
-	dev = inode->i_sb->s_dev;
-	ino = inode->i_ino;
 	return (ino && ino == self->exe[0].ino && dev == self->exe[0].dev) ||
 	       (ino && ino == self->exe[1].ino && dev == self->exe[1].dev);
 }

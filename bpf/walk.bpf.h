@@ -2,7 +2,8 @@
 /*
  * walk.bpf.h — the one ancestor walk: a file's identity, then (when the
  * generation has directory rules) each ancestor directory's up to
- * BW_MAX_DIR_DEPTH levels, within the file's filesystem.  File matching
+ * BW_MAX_DIR_DEPTH levels, within the file's filesystem (on btrfs across its
+ * subvolumes, each ancestor with its own subvolume's device).  File matching
  * (which rule, by bw_rule_strength) and the exec check (which allowlists
  * hold the file) are the same walk with a different `what`.
  *
@@ -16,6 +17,7 @@
 #define BULWARK_WALK_BPF_H
 
 #include "view.bpf.h"
+#include "identity.bpf.h"
 
 #define BW_WALK_FILES (1u << 0)
 #define BW_WALK_EXEC (1u << 1)
@@ -23,7 +25,7 @@
 struct bw_walk {
 	__u32 slot;
 	__u32 what;      /* BW_WALK_* */
-	__u64 dev;       /* the filesystem's device: the key's first half */
+	__u64 dev;       /* the file's device: its key's first half */
 	__u64 scopes;    /* the task's scope bits, once scopes_known */
 	__u64 allowed;   /* exec: allowlist bits on the file and its ancestors */
 	struct bw_file_rule rule; /* files: the strongest applicable rule */
@@ -74,7 +76,7 @@ static __always_inline bool bw_walk_in_scope(struct bw_walk *w, __u32 scope)
 }
 
 /* One identity of the walk: the file itself (depth 0) or an ancestor. */
-__noinline int bw_walk_visit(struct bw_walk *w, __u64 ino, __u32 depth)
+__noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 depth)
 {
 	struct bw_file_key key = {};
 	__u32 slot;
@@ -82,7 +84,7 @@ __noinline int bw_walk_visit(struct bw_walk *w, __u64 ino, __u32 depth)
 	if (!w)
 		return 0;
 	slot = w->slot;
-	key.dev = w->dev;
+	key.dev = dev;
 	key.ino = ino;
 	if (w->what & BW_WALK_FILES) {
 		void *files = bpf_map_lookup_elem(&bw_files, &slot);
@@ -142,6 +144,7 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 	struct dentry *d = dentry, *parent;                                            \
 	struct super_block *sb;                                                        \
 	struct inode *inode;                                                           \
+	__u64 sb_dev, magic, dev;                                                      \
 	int depth;                                                                     \
                                                                                        \
 	__builtin_memset(w, 0, sizeof(*w));                                            \
@@ -153,8 +156,10 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 	if (!inode)                                                                    \
 		return; /* negative dentry: matches nothing */                         \
 	sb = LD(inode, i_sb);                                                          \
-	w->dev = LD(sb, s_dev);                                                        \
-	bw_walk_visit(w, LD(inode, i_ino), 0);                                         \
+	sb_dev = LD(sb, s_dev);                                                        \
+	magic = LD(sb, s_magic);                                                       \
+	w->dev = dev = bw_inode_dev(inode, sb_dev, magic);                             \
+	bw_walk_visit(w, dev, LD(inode, i_ino), 0);                                    \
 	if (!(v->cfg->flags & dir_flag))                                               \
 		return;                                                                \
 	BW_UNROLL                                                                      \
@@ -169,8 +174,10 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 		if (!inode)                                                            \
 			return;                                                        \
 		ino = LD(inode, i_ino);                                                \
-		if (bw_dir_maybe(v->filter, w->dev, ino))                              \
-			bw_walk_visit(w, ino, depth);                                  \
+		if (magic == BW_BTRFS_SUPER_MAGIC) /* a subvolume's parent */          \
+			dev = bw_btrfs_dev(inode, sb_dev);                             \
+		if (bw_dir_maybe(v->filter, dev, ino))                                 \
+			bw_walk_visit(w, dev, ino, depth);                             \
 	}                                                                              \
 	parent = LD(d, d_parent);                                                      \
 	if (parent && parent != d) { /* ancestors left unchecked */                    \

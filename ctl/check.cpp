@@ -25,6 +25,7 @@ int run_check(const CheckOptions& o)
     const pol::ParseResult parsed = pol::parse_policy_paths(o.paths);
     pol::CompileOptions copts;
     copts.cgroup2_root = o.cgroup2_root;
+    copts.btrfs_identity = pol::kernel_btf_knows_btrfs();  // as bulwarkd, started now, would load
     const pol::CompiledPolicy compiled = pol::compile(parsed.policies, copts);
 
     std::vector<pol::Diagnostic> all = parsed.diagnostics;

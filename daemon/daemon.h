@@ -65,7 +65,7 @@ struct CompileOutcome {
     double parse_ms = 0;    // reading and parsing the YAML files
     double compile_ms = 0;  // resolving paths to identities, precedence
 };
-CompileOutcome compile_policy_dir(const std::string& dir);
+CompileOutcome compile_policy_dir(const std::string& dir, const policy::CompileOptions& opts);
 // Rules per kind, as status, STATUS= and the start-up line show them.
 RuleCounts rule_counts(const policy::CompiledPolicy& compiled);
 // Every diagnostic to the log (subsystem "policy"), errors as errors.
@@ -123,6 +123,7 @@ private:
     ExitEnforcement decide_exit() const;
 
     DaemonConfig config_;
+    policy::CompileOptions compile_opts_;  // what the loaded programs can key (btrfs)
     UniqueFd instance_lock_;
     std::optional<PinDir> pins_;
     std::string pins_unavailable_;  // why enforcement does not outlive bulwarkd here

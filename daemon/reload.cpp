@@ -34,7 +34,7 @@ void log_diagnostics(const std::vector<policy::Diagnostic>& diags) {
     }
 }
 
-CompileOutcome compile_policy_dir(const std::string& dir) {
+CompileOutcome compile_policy_dir(const std::string& dir, const policy::CompileOptions& opts) {
     CompileOutcome out;
     auto t = std::chrono::steady_clock::now();
     auto parsed = policy::parse_policy_paths({dir}, /*trusted_only=*/true);
@@ -43,7 +43,7 @@ CompileOutcome compile_policy_dir(const std::string& dir) {
     out.policies = parsed.policies.size();
     if (!parsed.ok()) return out;
     t = std::chrono::steady_clock::now();
-    auto compiled = std::make_shared<policy::CompiledPolicy>(policy::compile(parsed.policies));
+    auto compiled = std::make_shared<policy::CompiledPolicy>(policy::compile(parsed.policies, opts));
     out.compile_ms = ms_since(t);
     out.diagnostics.insert(out.diagnostics.end(), compiled->diagnostics.begin(), compiled->diagnostics.end());
     if (compiled->ok()) out.compiled = std::move(compiled);
@@ -169,7 +169,7 @@ ReloadResult Daemon::reload() {
     ReloadResult r;
     r.wall_ns = wall_now_ns();
     const auto t0 = std::chrono::steady_clock::now();
-    auto outcome = compile_policy_dir(config_.policy_dir);
+    auto outcome = compile_policy_dir(config_.policy_dir, compile_opts_);
     r.parse_ms = outcome.parse_ms;
     r.compile_ms = outcome.compile_ms;
     log_diagnostics(outcome.diagnostics);

@@ -71,8 +71,10 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     lg->info("settings {}: policyDir {}, auditLog {}, mode {}, pinDir {}", opts.config_path, d->config_.policy_dir,
              d->config_.audit_log, to_string(d->config_.mode), d->config_.pin_dir);
 
-    // Compile first: a bad policy never gets as far as the kernel.
-    auto outcome = compile_policy_dir(d->config_.policy_dir);
+    // Compile first: a bad policy never gets as far as the kernel.  The
+    // programs are loaded moments later, against the same kernel BTF.
+    d->compile_opts_.btrfs_identity = policy::kernel_btf_knows_btrfs();
+    auto outcome = compile_policy_dir(d->config_.policy_dir, d->compile_opts_);
     log_diagnostics(outcome.diagnostics);
     if (!outcome.compiled) {
         lg->error("policy in {} is invalid; not starting", d->config_.policy_dir);

@@ -273,9 +273,10 @@ private:
         rule.identity = r.id;
         rule.resolved_path = r.resolved;
         rule.directory = directory;
-        if (on_btrfs(r.resolved, r.id)) {
-            warning(rule.loc, "path " + quote(rule.path) + " is on btrfs, where stat() reports a per-subvolume "
-                              "device the kernel does not key files by: the rule is NOT enforced (docs/policy.md, "
+        if (!opts_.btrfs_identity && on_btrfs(r.resolved, r.id)) {
+            warning(rule.loc, "path " + quote(rule.path) + " is on btrfs, but the kernel's BPF type information "
+                              "had no btrfs types when bulwark's programs were loaded, so they cannot tell its "
+                              "subvolumes apart: the rule is NOT enforced (restart bulwarkd; docs/policy.md, "
                               "\"Filesystems\")");
             rule.not_enforced_reason = "on btrfs";
             return;
@@ -348,9 +349,10 @@ private:
             if (r.symlink)
                 warning(e.loc, "path " + quote(e.path) + " is a symlink; the allowlist allows its target " +
                                    quote(r.resolved));
-            if (on_btrfs(r.resolved, r.id))
-                warning(e.loc, "path " + quote(e.path) + " is on btrfs, where stat() reports a per-subvolume device "
-                               "the kernel does not key files by: the kernel will not recognise this entry, so "
+            if (!opts_.btrfs_identity && on_btrfs(r.resolved, r.id))
+                warning(e.loc, "path " + quote(e.path) + " is on btrfs, but the kernel's BPF type information had "
+                               "no btrfs types when bulwark's programs were loaded: the kernel will not recognise "
+                               "this entry, so "
                                "processes in the allowlist's scope cannot execute it (docs/policy.md, "
                                "\"Filesystems\")");
             if (std::find(al.files.begin(), al.files.end(), r.id) != al.files.end())

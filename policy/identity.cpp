@@ -4,6 +4,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string_view>
 #include <memory>
 
 #include <fcntl.h>
@@ -28,6 +31,17 @@ uint64_t kernel_dev_from_st_dev(uint64_t st_dev)
 std::string format_kernel_dev(uint64_t kdev)
 {
     return std::to_string(kdev >> kdev_minor_bits) + ":" + std::to_string(kdev & kdev_minor_mask);
+}
+
+bool kernel_btf_knows_btrfs()
+{
+    // libbpf finds a type in vmlinux's BTF or a module's, /sys/kernel/btf/<module>.
+    if (::access("/sys/kernel/btf/btrfs", R_OK) == 0)
+        return true;
+    std::ifstream in("/sys/kernel/btf/vmlinux", std::ios::binary);
+    const std::string btf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    static constexpr char name[] = "\0btrfs_inode\0";  // a name in the string section
+    return btf.find(std::string_view(name, sizeof(name) - 1)) != std::string::npos;
 }
 
 namespace detail {

@@ -115,6 +115,10 @@ struct FileIdentity {
 uint64_t kernel_dev_from_st_dev(uint64_t st_dev);
 // kernel dev_t encoding -> "major:minor".
 std::string format_kernel_dev(uint64_t kdev);
+// Whether BPF programs loaded now can key a btrfs file as stat() does, by
+// its subvolume's device (bpf/identity.bpf.h): btrfs's types are in the
+// kernel's BTF (btrfs built in, or its module loaded).
+bool kernel_btf_knows_btrfs();
 
 enum class RuleKind { protect_write, protect_all, kill_on_open, exec_allowlist };
 std::string_view to_string(RuleKind k);   // "protectedFiles(write)", ...
@@ -219,6 +223,10 @@ struct CompileOptions {
     // cgroup v2 mount point used to resolve scope.units; empty: find it in
     // /proc/self/mountinfo.
     std::string cgroup2_root;
+    // The BPF programs key btrfs files by subvolume device
+    // (kernel_btf_knows_btrfs() when they were loaded); false: rules on
+    // btrfs are not enforced, and say so.
+    bool btrfs_identity = false;
 };
 
 struct CompiledPolicy {

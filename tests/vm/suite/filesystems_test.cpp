@@ -1,15 +1,20 @@
-// File identity on the filesystems a Debian host uses, in LSM mode: ext4 (on
-// a loop device) and overlayfs (lower and upper layers, and the merged view).
-// tmpfs is what every other suite uses.  The kernel's own modules (loop,
-// overlay) come from the kernel package the VM boots (tests/vm/fetch-kernel.sh).
+// File identity on the filesystems a Debian host uses, in LSM mode: ext4 and
+// xfs (on loop devices), btrfs (a loop device with subvolumes, whose inode
+// numbers repeat) and overlayfs (lower and upper layers, and the merged
+// view).  tmpfs is what every other suite uses.  The kernel's own modules
+// (loop, overlay, xfs, btrfs) come from the kernel package the VM boots
+// (tests/vm/fetch-kernel.sh); mkfs.* from the build machine's packages.
 // Runs as root inside the test VM (tests/vm), started by its /init.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <linux/btrfs.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -35,6 +40,8 @@ const std::string kExt4 = kDir + "/ext4";
 const std::string kLower = kDir + "/lower";
 const std::string kUpper = kDir + "/upper";
 const std::string kMerged = kDir + "/merged";
+const std::string kXfs = kDir + "/xfs";
+const std::string kBtrfs = kDir + "/btrfs";
 
 std::string g_bulwarkd = "/usr/sbin/bulwarkd";
 testenv::Daemon g_daemon;
@@ -76,10 +83,65 @@ void run_or_throw(const std::vector<std::string>& argv) {
     if (o.exit_code != 0) throw std::runtime_error(argv[0] + " failed: " + o.output);
 }
 
+// A filesystem made by `mkfs` (argv without the image) on a sparse image
+// of `mib` MiB, mounted at `dir` through a loop device.
+void make_loop_fs(const std::string& name, std::vector<std::string> mkfs, int mib, const std::string& dir) {
+    const std::string image = p(name + ".img");
+    {
+        std::ofstream(image).close();
+        fs::resize_file(image, uintmax_t(mib) << 20);
+    }
+    mkfs.push_back(image);
+    run_or_throw(mkfs);
+    fs::create_directories(dir);
+    run_or_throw({"/bin/mount", "-o", "loop", image, dir});
+}
+
+// btrfs subvolume `name` in directory `parent` (what `btrfs subvolume
+// create` does).
+void make_subvolume(const std::string& parent, const std::string& name) {
+    const int fd = open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("open " + parent + ": " + strerror(errno));
+    btrfs_ioctl_vol_args args{};
+    std::strncpy(args.name, name.c_str(), sizeof(args.name) - 1);
+    const int rc = ioctl(fd, BTRFS_IOC_SUBVOL_CREATE, &args);
+    const int err = errno;
+    close(fd);
+    if (rc != 0) throw std::runtime_error("create subvolume " + parent + "/" + name + ": " + strerror(err));
+}
+
+struct stat stat_of(const std::string& path) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) throw std::runtime_error("stat " + path + ": " + strerror(errno));
+    return st;
+}
+
 void setup() {
     fs::create_directories(p("policies"));
     load_module("loop");
     load_module("overlay");
+    load_module("xfs");
+    load_module("btrfs");  // before bulwarkd starts: its BTF is what the programs key btrfs files by
+
+    make_loop_fs("xfs", {"/usr/sbin/mkfs.xfs", "-q", "-f"}, 320, kXfs);
+    testenv::write_file(kXfs + "/secret.txt", "xfs secret\n");
+    testenv::write_file(kXfs + "/plain.txt", "xfs plain\n");
+
+    // btrfs: the first files of the top-level subvolume and of each
+    // subvolume get the same inode numbers (257, 258, ...), on different
+    // stat() devices.  Order matters: the test checks the collisions.
+    make_loop_fs("btrfs", {"/usr/sbin/mkfs.btrfs", "-q", "-f"}, 160, kBtrfs);
+    testenv::write_file(kBtrfs + "/tsecret.txt", "top secret\n");
+    testenv::write_file(kBtrfs + "/tplain.txt", "top plain\n");
+    make_subvolume(kBtrfs, "sub");
+    testenv::write_file(kBtrfs + "/sub/splain.txt", "subvolume plain\n");
+    testenv::write_file(kBtrfs + "/sub/ssecret.txt", "subvolume secret\n");
+    testenv::write_file(kBtrfs + "/sub/skill.txt", "subvolume tripwire\n");
+    fs::create_directories(kBtrfs + "/sub/sdir");
+    testenv::write_file(kBtrfs + "/sub/sdir/inner.txt", "below a protected directory\n");
+    fs::create_directories(kBtrfs + "/nest");
+    make_subvolume(kBtrfs + "/nest", "inner");
+    testenv::write_file(kBtrfs + "/nest/inner/deep.txt", "in a subvolume below a protected directory\n");
 
     // ext4 on a loop device.
     const std::string image = p("ext4.img");
@@ -121,8 +183,16 @@ spec:
       deny: write
     - path: /tmp/bwf/upper/usecret.txt
     - path: /tmp/bwf/merged/mfile.txt
+    - path: /tmp/bwf/xfs/secret.txt
+    - path: /tmp/bwf/btrfs/tsecret.txt
+    - path: /tmp/bwf/btrfs/sub/ssecret.txt
+    - path: /tmp/bwf/btrfs/sub/sdir
+      recursive: true
+    - path: /tmp/bwf/btrfs/nest
+      recursive: true
   killOnOpen:
     - path: /tmp/bwf/lower/lkill.txt
+    - path: /tmp/bwf/btrfs/sub/skill.txt
 )");
     testenv::write_file(p("bulwark.yaml"), "policyDir: " + p("policies") + "\nauditLog: " + kAudit + "\nmode: lsm\n");
 }
@@ -151,6 +221,19 @@ void expect_denied(const std::string& path) {
     CHECK(recs[0]["policy"] == "fs-rules");
 }
 
+// Opening `path` kills the opener before it reads a byte; one record.
+void expect_killed(const std::string& path) {
+    INFO(path);
+    Outcome o = read_in_child(path);
+    CHECK(o.signaled);
+    CHECK(o.signal == SIGKILL);
+    CHECK(o.output.empty());
+    auto recs = testenv::wait_for_audit(kAudit, [&](const json& r) { return r["pid"] == o.pid; });
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["action"] == "killed");
+    CHECK(recs[0]["rule"] == "killOnOpen");
+}
+
 }  // namespace
 
 TEST_CASE("ext4: a protected file is refused, its neighbour reads", "[ext4]") {
@@ -158,6 +241,67 @@ TEST_CASE("ext4: a protected file is refused, its neighbour reads", "[ext4]") {
     CHECK(control.exit_code == 0);
     CHECK(control.output == "ext4 plain\n");
     expect_denied(kExt4 + "/secret.txt");
+}
+
+TEST_CASE("xfs: a protected file is refused, its neighbour reads", "[xfs]") {
+    Outcome control = read_in_child(kXfs + "/plain.txt");
+    CHECK(control.exit_code == 0);
+    CHECK(control.output == "xfs plain\n");
+    expect_denied(kXfs + "/secret.txt");
+}
+
+TEST_CASE("btrfs: a rule holds for the file meant, not for its inode number in another subvolume", "[btrfs]") {
+    // The premise: same inode numbers, different stat() devices.
+    const struct stat tsecret = stat_of(kBtrfs + "/tsecret.txt"), splain = stat_of(kBtrfs + "/sub/splain.txt");
+    const struct stat ssecret = stat_of(kBtrfs + "/sub/ssecret.txt"), tplain = stat_of(kBtrfs + "/tplain.txt");
+    REQUIRE(tsecret.st_ino == splain.st_ino);
+    REQUIRE(ssecret.st_ino == tplain.st_ino);
+    REQUIRE(tsecret.st_dev != splain.st_dev);
+
+    // Controls: the namesakes of the protected files read.
+    for (const auto& [path, bytes] : std::map<std::string, std::string>{
+             {kBtrfs + "/sub/splain.txt", "subvolume plain\n"}, {kBtrfs + "/tplain.txt", "top plain\n"}}) {
+        INFO(path);
+        Outcome o = read_in_child(path);
+        CHECK(o.exit_code == 0);
+        CHECK(o.output == bytes);
+    }
+    expect_denied(kBtrfs + "/tsecret.txt");  // top-level subvolume
+    expect_denied(kBtrfs + "/sub/ssecret.txt");  // a subvolume
+    // The record names the file as stat() does.
+    Outcome o = read_in_child(kBtrfs + "/sub/ssecret.txt");
+    CHECK(o.exit_code == EPERM);
+    auto recs = testenv::wait_for_audit(kAudit, [&](const json& r) { return r["pid"] == o.pid; });
+    REQUIRE(!recs.empty());
+    CHECK(recs[0]["ino"] == uint64_t(ssecret.st_ino));
+    CHECK(recs[0]["dev"] == std::to_string(major(ssecret.st_dev)) + ":" + std::to_string(minor(ssecret.st_dev)));
+}
+
+TEST_CASE("btrfs: directory rules hold inside a subvolume and across a subvolume below them", "[btrfs]") {
+    expect_denied(kBtrfs + "/sub/sdir/inner.txt");
+    expect_denied(kBtrfs + "/nest/inner/deep.txt");  // /nest is in the top level, inner/ a subvolume
+}
+
+TEST_CASE("btrfs: a kill-on-open file in a subvolume kills its opener", "[btrfs]") {
+    expect_killed(kBtrfs + "/sub/skill.txt");
+}
+
+TEST_CASE("btrfs and xfs: check reports every rule enforced", "[btrfs][xfs]") {
+    // stdout only: the JSON document (warnings go to stderr)
+    Outcome o = testenv::run_program(
+        {"/bin/sh", "-c", "exec /usr/bin/bulwarkctl check --json " + p("policies") + " 2>/dev/null"});
+    INFO(o.output);
+    REQUIRE(o.exit_code == 0);
+    const json doc = json::parse(o.output);
+    int seen = 0;
+    for (const auto& r : doc["rules"]) {
+        const std::string path = r["path"];
+        if (path.rfind(kBtrfs, 0) != 0 && path.rfind(kXfs, 0) != 0) continue;
+        INFO(path);
+        CHECK(r["status"] == "enforced");
+        ++seen;
+    }
+    CHECK(seen == 6);
 }
 
 TEST_CASE("overlayfs: rules on lower-layer files hold through the merged mount", "[overlay]") {
@@ -170,14 +314,7 @@ TEST_CASE("overlayfs: rules on lower-layer files hold through the merged mount",
 }
 
 TEST_CASE("overlayfs: a kill-on-open lower file kills whoever opens it through the merged mount", "[overlay]") {
-    Outcome o = read_in_child(kMerged + "/lkill.txt");
-    CHECK(o.signaled);
-    CHECK(o.signal == SIGKILL);
-    CHECK(o.output.empty());
-    auto recs = testenv::wait_for_audit(kAudit, [&](const json& r) { return r["pid"] == o.pid; });
-    REQUIRE(recs.size() == 1);
-    CHECK(recs[0]["action"] == "killed");
-    CHECK(recs[0]["rule"] == "killOnOpen");
+    expect_killed(kMerged + "/lkill.txt");
 }
 
 TEST_CASE("overlayfs: rules on upper-layer files and on merged paths hold", "[overlay]") {
