@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define BW_ABI_VERSION 5
+#define BW_ABI_VERSION 6
 
 #define BW_COMM_LEN 16
 #define BW_PATH_LEN 256
@@ -138,7 +138,26 @@ struct bw_exec_allow {
 /* Value of the scope map (key: cgroup v2 id): the scopes this cgroup starts. */
 struct bw_scope_mask {
 	__u64 scopes;
+	__u32 flags; /* BW_SCOPE_F_* */
+	__u32 pad;
 };
+
+/* bw_scope_mask.flags: bound after the compile, to a cgroup created later
+ * with a scope's unit name (bpf/units.bpf.h, or bulwarkd's check just
+ * before a generation goes live); removed again with its cgroup. */
+#define BW_SCOPE_F_LIVE (1u << 0)
+
+/* Key of the unit-name map (bw_units, one inner map per generation): a
+ * systemd unit name a scope names, NUL-padded.  Value: bw_scope_mask, the
+ * scopes a cgroup of that name starts. */
+#define BW_UNIT_NAME_LEN 256
+struct bw_unit_key {
+	char name[BW_UNIT_NAME_LEN];
+};
+
+/* Room each generation's scope map keeps for cgroups bound after the
+ * compile (a unit's cgroup removed frees its entry). */
+#define BW_LIVE_SCOPE_IDS 4096
 
 /* bw_gen_config.flags */
 #define BW_CFG_FILE_DIRS (1u << 0) /* bw_files holds directory rules: walk ancestors */
@@ -206,7 +225,7 @@ struct bw_counters {
 	__u64 kill_failed;     /* bpf_send_signal(SIGKILL) returned an error */
 	__u64 bad_state;       /* bw_state invalid: fell back to the newest complete slot */
 	__u64 no_policy;       /* no complete slot at all: nothing could be matched */
-	__u64 _reserved;
+	__u64 scope_bind_failed; /* a unit's new cgroup could not be bound to its scope (map full) */
 };
 
 /* Ring-buffer record.  `size` and `abi` let the daemon refuse anything it
@@ -325,6 +344,18 @@ _Static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 _Static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 _Static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #endif
+
+/* Where a btrfs inode keeps its subvolume's device (bpf/identity.bpf.h):
+ * byte offsets the daemon reads from the btrfs module's BTF
+ * (/sys/kernel/btf/btrfs, or vmlinux's when btrfs is built in) and writes
+ * into each BPF object's read-only data before loading it.  known = 0: no
+ * btrfs types, btrfs files keep their superblock's device. */
+struct bw_btrfs_layout {
+	__u32 known;
+	__u32 inode_vfs_inode; /* struct btrfs_inode: its struct inode */
+	__u32 inode_root;      /* struct btrfs_inode: struct btrfs_root *root */
+	__u32 root_anon_dev;   /* struct btrfs_root: dev_t anon_dev */
+};
 
 /* Kernel dev_t encoding (include/linux/kdev_t.h: MINORBITS 20). */
 #define BW_KDEV_MINORBITS 20

@@ -8,12 +8,13 @@
  * numbers repeat across subvolumes), so for a btrfs inode the device is its
  * subvolume root's anon_dev, exactly as btrfs_getattr() fills st_dev.
  *
- * btrfs is usually a module: its types come from the module's BTF, found by
- * libbpf when the programs are loaded.  A kernel without btrfs (or a btrfs
- * whose types do not match) leaves these reads dead code, and files on a
- * btrfs loaded later keep the superblock's device: the daemon knows this
- * from the same BTF (see daemon/bpf_loader.cpp) and says such rules are not
- * enforced.
+ * btrfs is usually a module.  The field offsets come from the daemon
+ * (bw_btrfs, read-only data set before load, from the module's BTF file):
+ * a CO-RE relocation against a module's types would make libbpf list the
+ * kernel's BTF objects, which needs CAP_SYS_ADMIN bulwark.service does not
+ * have.  With no btrfs types known at load (btrfs loaded later), btrfs
+ * files keep the superblock's device and the daemon says rules there are
+ * not enforced (policy::kernel_btrfs_layout).
  */
 #ifndef BULWARK_IDENTITY_BPF_H
 #define BULWARK_IDENTITY_BPF_H
@@ -22,34 +23,23 @@
 
 #define BW_BTRFS_SUPER_MAGIC 0x9123683Eu
 
-/* The two btrfs fields read, as CO-RE "flavours" of the module's types. */
-struct btrfs_root___bw {
-	dev_t anon_dev;
-} __attribute__((preserve_access_index));
-
-struct btrfs_inode___bw {
-	struct btrfs_root___bw *root;
-	struct inode vfs_inode;
-} __attribute__((preserve_access_index));
+const volatile struct bw_btrfs_layout bw_btrfs = {};
 
 /* The device of `inode` (any kernel pointer: read with probe reads) on a
  * btrfs superblock whose own device is `sb_dev`: its subvolume's. */
 static __always_inline __u64 bw_btrfs_dev(struct inode *inode, __u64 sb_dev)
 {
-	struct btrfs_root___bw *root = NULL;
+	void *root = NULL;
 	dev_t anon = 0;
 	char *bi;
 
-	if (!bpf_core_field_exists(struct btrfs_inode___bw, root) ||
-	    !bpf_core_field_exists(struct btrfs_inode___bw, vfs_inode) ||
-	    !bpf_core_field_exists(struct btrfs_root___bw, anon_dev))
+	if (!bw_btrfs.known)
 		return sb_dev;
-	bi = (char *)inode - bpf_core_field_offset(struct btrfs_inode___bw, vfs_inode);
-	bpf_probe_read_kernel(&root, sizeof(root), bi + bpf_core_field_offset(struct btrfs_inode___bw, root));
+	bi = (char *)inode - bw_btrfs.inode_vfs_inode;
+	bpf_probe_read_kernel(&root, sizeof(root), bi + bw_btrfs.inode_root);
 	if (!root)
 		return sb_dev;
-	bpf_probe_read_kernel(&anon, sizeof(anon),
-			      (char *)root + bpf_core_field_offset(struct btrfs_root___bw, anon_dev));
+	bpf_probe_read_kernel(&anon, sizeof(anon), (char *)root + bw_btrfs.root_anon_dev);
 	return anon ? anon : sb_dev;
 }
 

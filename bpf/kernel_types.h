@@ -101,10 +101,16 @@ struct cred {
 
 struct kernfs_node {
 	__u64 id;
+	const char *name;
+};
+
+struct cgroup_root {
+	int hierarchy_id; /* 0: the cgroup v2 (default) hierarchy */
 };
 
 struct cgroup {
 	struct kernfs_node *kn;
+	struct cgroup_root *root;
 };
 
 struct css_set {

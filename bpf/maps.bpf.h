@@ -47,6 +47,13 @@ struct bw_scopes_inner {
 	__uint(value_size, sizeof(struct bw_scope_mask));
 };
 
+struct bw_units_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct bw_unit_key));
+	__uint(value_size, sizeof(struct bw_scope_mask));
+};
+
 struct bw_mounts_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
@@ -81,6 +88,13 @@ struct {
 	__type(key, __u32);
 	__array(values, struct bw_scopes_inner);
 } bw_scopes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BW_SLOTS);
+	__type(key, __u32);
+	__array(values, struct bw_units_inner);
+} bw_units SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -184,6 +198,7 @@ enum bw_counter_field {
 	BW_COUNT_KILL_FAILED,
 	BW_COUNT_BAD_STATE,
 	BW_COUNT_NO_POLICY,
+	BW_COUNT_SCOPE_BIND_FAILED,
 };
 
 static __always_inline void bw_count(enum bw_counter_field field)
@@ -201,6 +216,7 @@ static __always_inline void bw_count(enum bw_counter_field field)
 	case BW_COUNT_KILL_FAILED: c->kill_failed++; break;
 	case BW_COUNT_BAD_STATE: c->bad_state++; break;
 	case BW_COUNT_NO_POLICY: c->no_policy++; break;
+	case BW_COUNT_SCOPE_BIND_FAILED: c->scope_bind_failed++; break;
 	}
 }
 

@@ -40,6 +40,7 @@ void IntegrityGuard::expect_generation(const MapImage& img, uint32_t slot) {
     add("bw_files", fds_.files_outer, sizeof(bw_file_key), sizeof(bw_file_rule), img.file_keys, img.file_rules);
     add("bw_exec", fds_.exec_outer, sizeof(bw_file_key), sizeof(bw_exec_allow), img.exec_keys, img.exec_allows);
     add("bw_scopes", fds_.scopes_outer, sizeof(uint64_t), sizeof(bw_scope_mask), img.scope_keys, img.scope_masks);
+    add("bw_units", fds_.units_outer, sizeof(bw_unit_key), sizeof(bw_scope_mask), img.unit_keys, img.unit_masks);
     add("bw_mounts", fds_.mounts_outer, sizeof(bw_file_key), sizeof(bw_mount_guard), img.mount_keys,
         img.mount_guards);
     armed_ = true;

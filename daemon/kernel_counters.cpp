@@ -28,6 +28,7 @@ KernelCounters read_kernel_counters(int counters_fd, const std::vector<NamedFd>&
                 k.kill_failed += c.kill_failed;
                 k.bad_state += c.bad_state;
                 k.no_policy += c.no_policy;
+                k.scope_bind_failed += c.scope_bind_failed;
             }
         }
     }

@@ -21,6 +21,7 @@ struct KernelCounters {
     uint64_t kill_failed = 0;     // bpf_send_signal failed
     uint64_t bad_state = 0;       // bw_state invalid: decided by the newest complete slot
     uint64_t no_policy = 0;       // no complete slot: nothing matched
+    uint64_t scope_bind_failed = 0;  // a unit's new cgroup left out of its scope (map full)
     std::map<std::string, uint64_t> recursion_misses;  // per program
     uint64_t recursion_total() const;
 };

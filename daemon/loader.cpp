@@ -93,7 +93,7 @@ public:
             bpf_map__fd(skel_->maps.bw_dir_filter), bpf_map__fd(skel_->maps.bw_state),
             bpf_map__fd(skel_->maps.bw_counters),   bpf_map__fd(skel_->maps.bw_fence),
             bpf_map__fd(skel_->maps.bw_self),       bpf_map__fd(skel_->maps.bw_mounts),
-            bpf_map__fd(skel_->maps.bw_self_files),
+            bpf_map__fd(skel_->maps.bw_self_files), bpf_map__fd(skel_->maps.bw_units),
         };
     }
     int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }
@@ -282,6 +282,58 @@ bool kernel_btf_has(const char* name, int kind) {
 }
 bool kernel_has_kfunc(const char* name) { return kernel_btf_has(name, BTF_KIND_FUNC); }
 
+namespace {
+
+// Bit offset of member `name` in struct `type_id`, looking inside anonymous
+// struct and union members; -1 if there is none.
+long member_bit_offset(const btf* b, __u32 type_id, const char* name) {
+    const btf_type* t = btf__type_by_id(b, type_id);
+    if (!t || (!btf_is_struct(t) && !btf_is_union(t))) return -1;
+    const btf_member* m = btf_members(t);
+    for (__u16 i = 0; i < btf_vlen(t); ++i, ++m) {
+        const long here = static_cast<long>(btf_member_bit_offset(t, i));
+        const char* n = btf__name_by_offset(b, m->name_off);
+        if (n && *n) {
+            if (std::strcmp(n, name) == 0) return here;
+            continue;
+        }
+        const int inner_id = btf__resolve_type(b, m->type);
+        if (inner_id < 0) continue;
+        if (long inner = member_bit_offset(b, static_cast<__u32>(inner_id), name); inner >= 0) return here + inner;
+    }
+    return -1;
+}
+
+long member_byte_offset(const btf* b, const char* type, const char* member) {
+    const int id = btf__find_by_name_kind(b, type, BTF_KIND_STRUCT);
+    if (id < 0) return -1;
+    const long bits = member_bit_offset(b, static_cast<__u32>(id), member);
+    return bits < 0 || bits % 8 != 0 ? -1 : bits / 8;
+}
+
+}  // namespace
+
+bw_btrfs_layout kernel_btrfs_layout() {
+    bw_btrfs_layout out{};
+    btf* vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux) return out;
+    btf* module = access("/sys/kernel/btf/btrfs", R_OK) == 0 ? btf__parse_split("/sys/kernel/btf/btrfs", vmlinux)
+                                                             : nullptr;
+    const btf* b = module ? module : vmlinux;
+    const long vfs_inode = member_byte_offset(b, "btrfs_inode", "vfs_inode");
+    const long root = member_byte_offset(b, "btrfs_inode", "root");
+    const long anon_dev = member_byte_offset(b, "btrfs_root", "anon_dev");
+    if (vfs_inode >= 0 && root >= 0 && anon_dev >= 0) {
+        out.known = 1;
+        out.inode_vfs_inode = static_cast<__u32>(vfs_inode);
+        out.inode_root = static_cast<__u32>(root);
+        out.root_anon_dev = static_cast<__u32>(anon_dev);
+    }
+    btf__free(module);
+    btf__free(vmlinux);
+    return out;
+}
+
 std::string active_lsm_list() {
     std::ifstream in("/sys/kernel/security/lsm");
     std::stringstream ss;
@@ -307,6 +359,7 @@ Result<std::unique_ptr<Enforcer>> load_lsm(const LoadOptions& opts) {
     const bool idmap = kernel_btf_has("mnt_idmap", BTF_KIND_STRUCT);
     bpf_program__set_autoload(skel->progs.bw_lsm_inode_setattr, !idmap);
     bpf_program__set_autoload(skel->progs.bw_lsm_inode_setattr_idmap, idmap);
+    skel->rodata->bw_btrfs = opts.btrfs;
     e->reuse(opts.reuse_maps);
     if (int err = bulwark_lsm__load(skel); err) {
         std::string what = "load BPF LSM programs";
@@ -349,6 +402,7 @@ Result<std::unique_ptr<Enforcer>> load_tracepoint(const LoadOptions& opts, OpenE
     bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_untraced, events);
     bpf_program__set_autoload(skel->progs.bw_tp_sys_exit, hook == OpenExitHook::raw_direct);
     bpf_program__set_autoload(skel->progs.bw_tp_sys_exit_compat, hook == OpenExitHook::raw_compat);
+    skel->rodata->bw_btrfs = opts.btrfs;
     e->reuse(opts.reuse_maps);
     if (int err = bulwark_tracepoint__load(skel); err) return Error{"load BPF tracepoint programs", -err};
     return std::unique_ptr<Enforcer>(std::move(e));

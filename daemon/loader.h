@@ -35,6 +35,7 @@ struct PolicyMapFds {
     int self = -1;  // bw_self: the running bulwarkd (bulwark_abi.h)
     int mounts_outer = -1;
     int self_files = -1;  // bw_self_files: bulwark's own files (self_guard.h)
+    int units_outer = -1;  // bw_units: unit names of scopes, per slot (bpf/units.bpf.h)
 };
 
 struct LoadOptions {
@@ -44,7 +45,18 @@ struct LoadOptions {
     // A previous bulwarkd's pinned maps, by map name (daemon/pins.h).  Used
     // when every one of them matches this object's definition; else none is.
     std::map<std::string, int> reuse_maps;
+    // Where btrfs keeps a file's subvolume device (kernel_btrfs_layout());
+    // .known == 0: btrfs files are keyed by their superblock's device.
+    bw_btrfs_layout btrfs{};
 };
+
+// The field offsets bpf/identity.bpf.h needs to key a btrfs file as stat()
+// does, from the running kernel's BTF (btrfs's module BTF file, or vmlinux
+// when btrfs is built in).  .known == 0 when btrfs is not loaded or its
+// types lack a field.  Read here, not by libbpf CO-RE: CO-RE on a module's
+// types makes libbpf walk every kernel BTF object, which needs
+// CAP_SYS_ADMIN, a capability bulwark.service does not have.
+bw_btrfs_layout kernel_btrfs_layout();
 
 // What one rule kind gets in a mode, for status and logs.
 struct Limitation {

@@ -98,7 +98,19 @@ Result<MapImage> build_map_image(const policy::CompiledPolicy& compiled, uint32_
     }
     for (const auto& [cg, bits] : scopes) {
         img.scope_keys.push_back(cg);
-        img.scope_masks.push_back({bits});
+        img.scope_masks.push_back({bits, 0, 0});
+    }
+    // Unit names -> bits: cgroups created later with such a name join the
+    // scope in the kernel (bpf/units.bpf.h).
+    std::map<std::string, uint64_t> units;
+    for (const auto& s : compiled.scopes)
+        for (const auto& u : s.units) units[u] |= uint64_t{1} << s.bit;
+    for (const auto& [name, bits] : units) {
+        bw_unit_key key{};
+        if (name.size() >= sizeof(key.name)) return Error{"unit name longer than " + std::to_string(sizeof(key.name) - 1) + " bytes: " + name, ENAMETOOLONG};
+        name.copy(key.name, name.size());
+        img.unit_keys.push_back(key);
+        img.unit_masks.push_back({bits, 0, 0});
     }
     return img;
 }

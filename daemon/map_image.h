@@ -25,6 +25,8 @@ struct MapImage {
     std::vector<bw_mount_guard> mount_guards;
     std::vector<uint64_t> scope_keys;     // bw_scopes inner map (cgroup v2 ids)
     std::vector<bw_scope_mask> scope_masks;
+    std::vector<bw_unit_key> unit_keys;   // bw_units inner map (unit names of scopes)
+    std::vector<bw_scope_mask> unit_masks;
     bw_gen_config config{};               // bw_config[slot]; magic set: the slot is complete
     std::unique_ptr<bw_dir_filter> filter = std::make_unique<bw_dir_filter>();  // bw_dir_filter[slot]
 };

@@ -76,14 +76,37 @@ Status MapWriter::release(uint32_t slot) {
         return Error{"clear bw_config[" + std::to_string(slot) + "]", -e};
     for (auto [outer, name] : {std::pair{fds_.files_outer, "bw_files"}, std::pair{fds_.exec_outer, "bw_exec"},
                                std::pair{fds_.scopes_outer, "bw_scopes"},
-                               std::pair{fds_.mounts_outer, "bw_mounts"}}) {
+                               std::pair{fds_.mounts_outer, "bw_mounts"}, std::pair{fds_.units_outer, "bw_units"}}) {
         int e = bpf_map_delete_elem(outer, &slot);
         if (e && e != -ENOENT) return Error{std::string("release ") + name + "[" + std::to_string(slot) + "]", -e};
     }
     return std::nullopt;
 }
 
-Result<GenerationInfo> MapWriter::write(const MapImage& img) {
+Status MapWriter::bind_missing(int scopes_fd, const std::map<uint64_t, uint64_t>& cgroups) {
+    for (const auto& [id, bits] : cgroups) {
+        bw_scope_mask m{};
+        if (bpf_map_lookup_elem(scopes_fd, &id, &m) == 0) continue;  // compiled, or bound by the kernel
+        m = bw_scope_mask{bits, BW_SCOPE_F_LIVE, 0};
+        if (int e = bpf_map_update_elem(scopes_fd, &id, &m, BPF_NOEXIST); e && e != -EEXIST)
+            return Error{"bind cgroup " + std::to_string(id) + " in bw_scopes", -e};
+    }
+    return std::nullopt;
+}
+
+Status MapWriter::bind_late_scopes(const LateScopes& late_scopes) {
+    if (active_slot_ < 0) return std::nullopt;
+    const auto slot = static_cast<uint32_t>(active_slot_);
+    uint32_t inner_id = 0;
+    if (int e = bpf_map_lookup_elem(fds_.scopes_outer, &slot, &inner_id); e)
+        return Error{"read bw_scopes[" + std::to_string(slot) + "]", -e};
+    const int fd = bpf_map_get_fd_by_id(inner_id);
+    if (fd < 0) return Error{"open bw_scopes[" + std::to_string(slot) + "]", -fd};
+    const UniqueFd inner(fd);
+    return bind_missing(inner.get(), late_scopes());
+}
+
+Result<GenerationInfo> MapWriter::write(const MapImage& img, const LateScopes& late_scopes) {
     if (img.generation != next_generation())
         return Error{"image of generation " + std::to_string(img.generation) + ", expected " +
                          std::to_string(next_generation()),
@@ -107,13 +130,19 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img) {
     if (!files) return files.error();
     auto execm = create_hash("bw_exec_g", sizeof(bw_file_key), sizeof(bw_exec_allow), img.exec_keys.size());
     if (!execm) return execm.error();
-    auto scopem = create_hash("bw_scopes_g", sizeof(uint64_t), sizeof(bw_scope_mask), img.scope_keys.size());
+    // Room for the cgroups a scope's units get after the compile.
+    const size_t live_room = img.unit_keys.empty() ? 0 : BW_LIVE_SCOPE_IDS;
+    auto scopem = create_hash("bw_scopes_g", sizeof(uint64_t), sizeof(bw_scope_mask),
+                              img.scope_keys.size() + live_room);
     if (!scopem) return scopem.error();
+    auto unitm = create_hash("bw_units_g", sizeof(bw_unit_key), sizeof(bw_scope_mask), img.unit_keys.size());
+    if (!unitm) return unitm.error();
     auto mountm = create_hash("bw_mounts_g", sizeof(bw_file_key), sizeof(bw_mount_guard), img.mount_keys.size());
     if (!mountm) return mountm.error();
     if (auto e = fill(*files, "bw_files_g", img.file_keys, img.file_rules)) return *e;
     if (auto e = fill(*execm, "bw_exec_g", img.exec_keys, img.exec_allows)) return *e;
     if (auto e = fill(*scopem, "bw_scopes_g", img.scope_keys, img.scope_masks)) return *e;
+    if (auto e = fill(*unitm, "bw_units_g", img.unit_keys, img.unit_masks)) return *e;
     if (auto e = fill(*mountm, "bw_mounts_g", img.mount_keys, img.mount_guards)) return *e;
 
     struct {
@@ -123,12 +152,16 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img) {
     } inner_maps[] = {{fds_.files_outer, files->get(), "bw_files"},
                       {fds_.exec_outer, execm->get(), "bw_exec"},
                       {fds_.scopes_outer, scopem->get(), "bw_scopes"},
-                      {fds_.mounts_outer, mountm->get(), "bw_mounts"}};
+                      {fds_.mounts_outer, mountm->get(), "bw_mounts"},
+                      // after bw_scopes: a program that sees these names binds into that map
+                      {fds_.units_outer, unitm->get(), "bw_units"}};
     for (auto& s : inner_maps) {
         int inner = s.inner;
         if (int e = bpf_map_update_elem(s.outer, &slot, &inner, BPF_ANY); e)
             return Error{std::string("install inner map in ") + s.name + "[" + std::to_string(slot) + "]", -e};
     }
+    if (late_scopes && !img.unit_keys.empty())
+        if (auto e = bind_missing(scopem->get(), late_scopes())) return *e;
     if (int e = bpf_map_update_elem(fds_.dir_filter, &slot, img.filter.get(), BPF_ANY); e)
         return Error{"write bw_dir_filter[" + std::to_string(slot) + "]", -e};
     // Last: the config with its magic, which makes the slot complete.

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -46,7 +48,16 @@ public:
 
     // Steps 1-4 above.  On error before the switch nothing a program reads
     // has changed; the generation in force stays.
-    Result<GenerationInfo> write(const MapImage& image);
+    // `late_scopes`, when given, is asked once the slot's bw_units is in
+    // place (from then on the kernel binds new cgroups of those units) and
+    // before the switch: the cgroups of a scope's units that exist now
+    // (id -> scope bits).  Those the image lacks (created since the
+    // compile) are bound too, so no cgroup of a unit misses its scope.
+    using LateScopes = std::function<std::map<uint64_t, uint64_t>()>;
+    Result<GenerationInfo> write(const MapImage& image, const LateScopes& late_scopes = {});
+    // The same for the generation in force: after the programs are attached
+    // at start-up (cgroups created between the write and the attach).
+    Status bind_late_scopes(const LateScopes& late_scopes);
 
     uint32_t generation() const { return generation_; }
     uint32_t next_generation() const { return generation_ + 1; }
@@ -54,6 +65,7 @@ public:
     Status fence();
 
 private:
+    Status bind_missing(int scopes_fd, const std::map<uint64_t, uint64_t>& cgroups);
     Status release(uint32_t slot);
 
     PolicyMapFds fds_;

@@ -57,7 +57,7 @@ Result<GenerationInfo> Daemon::install(const std::shared_ptr<const policy::Compi
     if (!image) return image.error();
     // Registered before the switch: the first record of `gen` finds it.
     rules_.add(gen, compiled);
-    auto info = writer_->write(*image);
+    auto info = writer_->write(*image, [&] { return policy::unit_cgroups_now(*compiled, compile_opts_); });
     ms = ms_since(t);
     if (!info) {
         rules_.remove(gen);

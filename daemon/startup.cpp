@@ -73,7 +73,8 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
 
     // Compile first: a bad policy never gets as far as the kernel.  The
     // programs are loaded moments later, against the same kernel BTF.
-    d->compile_opts_.btrfs_identity = policy::kernel_btf_knows_btrfs();
+    const bw_btrfs_layout btrfs = kernel_btrfs_layout();  // the programs get the same (LoadOptions::btrfs)
+    d->compile_opts_.btrfs_identity = btrfs.known != 0;
     auto outcome = compile_policy_dir(d->config_.policy_dir, d->compile_opts_);
     log_diagnostics(outcome.diagnostics);
     if (!outcome.compiled) {
@@ -130,6 +131,7 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     lo.ring_buffer_bytes = d->config_.ring_buffer_kib * 1024u;
     lo.tracepoint_protect_audit_only = d->config_.tracepoint_protect_audit_only;
     lo.reuse_maps = adopted.reusable_maps();
+    lo.btrfs = btrfs;
     std::string lsm_error;
     for (Variant v : candidates(d->config_.mode)) {
         if (auto why = variant_unavailable(v); !why.empty()) {
@@ -197,6 +199,11 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
                 d->enforcer_ = std::move(*e);
                 d->variant_ = v;
                 d->guard_self_files();
+                // Unit cgroups created between the write and the attach of
+                // the cgroup_mkdir program (bpf/units.bpf.h).
+                if (auto late = d->writer_->bind_late_scopes(
+                        [&] { return policy::unit_cgroups_now(*outcome.compiled, d->compile_opts_); }))
+                    log::get("maps")->warn("{}", late->to_string());
                 break;
             }
         }

@@ -68,6 +68,7 @@ nlohmann::json Daemon::status() const {
     s.kernel.walk_truncated = st.kernel.walk_truncated;
     s.kernel.bad_state = st.kernel.bad_state;
     s.kernel.no_policy = st.kernel.no_policy;
+    s.kernel.scope_bind_failed = st.kernel.scope_bind_failed;
     s.kernel.recursion_misses = st.kernel.recursion_misses;
     s.persistence.pinned = pins_.has_value() && pins_unavailable_.empty();
     s.persistence.pin_dir = config_.pin_dir;

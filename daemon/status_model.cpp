@@ -26,7 +26,7 @@ std::string counts_text(const RuleCounts& c) {
 }  // namespace
 
 uint64_t KernelGaps::total() const {
-    uint64_t n = kill_failed + walk_truncated + bad_state + no_policy;
+    uint64_t n = kill_failed + walk_truncated + bad_state + no_policy + scope_bind_failed;
     for (const auto& [p, v] : recursion_misses) n += v;
     return n;
 }
@@ -67,6 +67,7 @@ nlohmann::json to_json(const DaemonStatus& s) {
                    {"walk_truncated", k.walk_truncated},
                    {"bad_state", k.bad_state},
                    {"no_policy", k.no_policy},
+                   {"scope_bind_failed", k.scope_bind_failed},
                    {"recursion_misses", k.recursion_misses}};
     const auto& p = s.persistence;
     j["persistence"] = {{"pinned", p.pinned},
@@ -133,6 +134,7 @@ Result<DaemonStatus> status_from_json(const nlohmann::json& j) {
         s.kernel.walk_truncated = k.at("walk_truncated").get<uint64_t>();
         s.kernel.bad_state = k.at("bad_state").get<uint64_t>();
         s.kernel.no_policy = k.at("no_policy").get<uint64_t>();
+        s.kernel.scope_bind_failed = k.value("scope_bind_failed", uint64_t{0});
         s.kernel.recursion_misses = k.at("recursion_misses").get<std::map<std::string, uint64_t>>();
         const auto& p = j.at("persistence");
         s.persistence.pinned = p.at("pinned").get<bool>();
@@ -225,7 +227,8 @@ std::string render_status_text(const DaemonStatus& s) {
     if (!progs.empty()) progs += ")";
     o << "not enforced by the kernel: " << k.kill_failed << " kills failed, " << rec
       << " program runs skipped (recursion)" << progs << ", " << k.walk_truncated << " ancestor walks truncated, "
-      << k.bad_state << " decisions on an invalid policy state, " << k.no_policy << " with no policy\n";
+      << k.bad_state << " decisions on an invalid policy state, " << k.no_policy << " with no policy, " << k.scope_bind_failed
+      << " new unit cgroups left out of their scope\n";
     const auto& p = s.persistence;
     if (p.pinned)
         o << "persistence: pinned in " << p.pin_dir << " (enforcement stays when bulwarkd stops for a restart, an "

@@ -40,6 +40,7 @@ struct KernelGaps {
     uint64_t walk_truncated = 0;
     uint64_t bad_state = 0;
     uint64_t no_policy = 0;
+    uint64_t scope_bind_failed = 0;
     std::map<std::string, uint64_t> recursion_misses;  // per program
     uint64_t total() const;
 };

@@ -780,6 +780,28 @@ private:
 
 }  // namespace
 
+std::map<uint64_t, uint64_t> unit_cgroups_now(const CompiledPolicy& compiled, const CompileOptions& opts)
+{
+    std::map<uint64_t, uint64_t> out;
+    bool any = false;
+    for (const auto& s : compiled.scopes)
+        any = any || !s.units.empty();
+    if (!any)
+        return out;
+    const std::string root = opts.cgroup2_root.empty() ? detail::find_cgroup2_mount() : opts.cgroup2_root;
+    if (root.empty())
+        return out;
+    const detail::CgroupTree tree(root);
+    for (const auto& s : compiled.scopes)
+        for (const auto& unit : s.units)
+            for (const auto& dir : tree.find(unit)) {
+                const auto d = detail::check_cgroup_dir(dir, opts.cgroup2_root.empty());
+                if (d.status == detail::CgroupDir::Status::ok)
+                    out[d.id] |= uint64_t{1} << s.bit;
+            }
+    return out;
+}
+
 CompiledPolicy compile(const std::vector<Policy>& policies, const CompileOptions& opts)
 {
     return Compiler(opts).run(policies);

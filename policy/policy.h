@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -117,7 +118,9 @@ uint64_t kernel_dev_from_st_dev(uint64_t st_dev);
 std::string format_kernel_dev(uint64_t kdev);
 // Whether BPF programs loaded now can key a btrfs file as stat() does, by
 // its subvolume's device (bpf/identity.bpf.h): btrfs's types are in the
-// kernel's BTF (btrfs built in, or its module loaded).
+// kernel's BTF (btrfs built in, or its module loaded).  For `bulwarkctl
+// check`, which links no libbpf; bulwarkd itself goes by the offsets it
+// reads (daemon/loader.h, kernel_btrfs_layout()).
 bool kernel_btf_knows_btrfs();
 
 enum class RuleKind { protect_write, protect_all, kill_on_open, exec_allowlist };
@@ -242,6 +245,12 @@ struct CompiledPolicy {
 };
 
 CompiledPolicy compile(const std::vector<Policy>& policies, const CompileOptions& opts = {});
+
+// The cgroups the unit scopes of `compiled` match now (the compile's own
+// search, done again): cgroup v2 id -> scope bits.  bulwarkd binds those
+// created since the compile just before the generation goes live; the
+// kernel binds those created later (bpf/units.bpf.h).
+std::map<uint64_t, uint64_t> unit_cgroups_now(const CompiledPolicy& compiled, const CompileOptions& opts = {});
 
 // Human summary of what would be enforced (bulwarkctl check).
 std::string summarize(const CompiledPolicy& compiled);

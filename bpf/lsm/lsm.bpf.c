@@ -38,6 +38,7 @@
  */
 #include "../preexisting.bpf.h"
 #include "../self.bpf.h"
+#include "../units.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

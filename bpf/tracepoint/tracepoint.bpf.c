@@ -24,6 +24,7 @@
  * or xattr changes.
  */
 #include "../preexisting.bpf.h"
+#include "../units.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -33,7 +33,7 @@ const std::map<std::string, Layout>& userspace_layouts() {
           {MEMBER(bw_file_rule, action), MEMBER(bw_file_rule, rule_id), MEMBER(bw_file_rule, scope),
            MEMBER(bw_file_rule, flags)}}},
         {"bw_exec_allow", {sizeof(bw_exec_allow), {MEMBER(bw_exec_allow, allowlists)}}},
-        {"bw_scope_mask", {sizeof(bw_scope_mask), {MEMBER(bw_scope_mask, scopes)}}},
+        {"bw_scope_mask", {sizeof(bw_scope_mask), {MEMBER(bw_scope_mask, scopes), MEMBER(bw_scope_mask, flags), MEMBER(bw_scope_mask, pad)}}},
         {"bw_gen_config",
          {sizeof(bw_gen_config),
           {MEMBER(bw_gen_config, magic), MEMBER(bw_gen_config, generation), MEMBER(bw_gen_config, n_allowlists),
@@ -47,7 +47,7 @@ const std::map<std::string, Layout>& userspace_layouts() {
          {sizeof(bw_counters),
           {MEMBER(bw_counters, events_emitted), MEMBER(bw_counters, events_lost), MEMBER(bw_counters, verdicts), MEMBER(bw_counters, dir_walk_truncated),
            MEMBER(bw_counters, kill_failed), MEMBER(bw_counters, bad_state), MEMBER(bw_counters, no_policy),
-           MEMBER(bw_counters, _reserved)}}},
+           MEMBER(bw_counters, scope_bind_failed)}}},
         {"bw_event",
          {sizeof(bw_event),
           {MEMBER(bw_event, size), MEMBER(bw_event, abi), MEMBER(bw_event, kind), MEMBER(bw_event, ts_boot_ns),
@@ -64,6 +64,8 @@ const std::map<std::string, Layout>& userspace_layouts() {
                                                      MEMBER(bw_mount_guard, flags), MEMBER(bw_mount_guard, _pad)}}},
         {"bw_mark", {sizeof(bw_mark), {MEMBER(bw_mark, generation), MEMBER(bw_mark, _pad)}}},
         {"bw_preexisting", {sizeof(bw_preexisting), {MEMBER(bw_preexisting, tgid), MEMBER(bw_preexisting, fd)}}},
+        {"bw_btrfs_layout", {sizeof(bw_btrfs_layout), {MEMBER(bw_btrfs_layout, known), MEMBER(bw_btrfs_layout, inode_vfs_inode),
+                                                       MEMBER(bw_btrfs_layout, inode_root), MEMBER(bw_btrfs_layout, root_anon_dev)}}},
     };
     return layouts;
 }

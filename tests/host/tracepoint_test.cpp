@@ -33,6 +33,7 @@ namespace {
 
 std::string g_dir;         // private temp directory
 std::string g_cgroup;      // the test's cgroup (v2)
+std::string g_unit;        // a unit name no one else uses, scoped by policy host-unit
 std::string g_bulwarkd;
 std::string g_bulwarkctl;
 std::string g_self;
@@ -68,6 +69,8 @@ void setup() {
     testenv::write_file(p("creat32-canary.txt"), "tripwire 3\n");
     testenv::write_file(p("neighbour.txt"), "harmless\n");
     testenv::write_file(p("secret.txt"), "secret\n");
+    testenv::write_file(p("unit-secret.txt"), "the unit's secret\n");
+    g_unit = "bulwark-host-unit-" + std::to_string(getpid()) + ".service";
     link(p("canary.txt").c_str(), p("canary-hardlink").c_str());
     for (const char* t : {"allowed-tool", "blocked-tool"}) {
         fs::copy_file(g_self, p(t), fs::copy_options::overwrite_existing);
@@ -80,7 +83,10 @@ void setup() {
                                                  "\n    - path: " + p("creat32-canary.txt") + "\n---\n" +
                                                  "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-exec\n"
                                                  "spec:\n  scope:\n    cgroups: [" + g_cgroup + "]\n"
-                                                 "  execAllowlist:\n    - " + p("allowed-tool") + "\n");
+                                                 "  execAllowlist:\n    - " + p("allowed-tool") + "\n---\n" +
+                                                 "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-unit\n"
+                                                 "spec:\n  scope:\n    units: [" + g_unit + "]\n"
+                                                 "  protectedFiles:\n    - path: " + p("unit-secret.txt") + "\n");
     write_settings(p("bulwark.yaml"), "tracepoint");
     // Opened before the daemon starts: reported, not enforced (docs/modes.md).
     g_preexisting_fd = open(p("secret.txt").c_str(), O_RDONLY);
@@ -145,7 +151,7 @@ TEST_CASE("the daemon states tracepoint mode at start, in STATUS= and in bulwark
     // ctest; on the VM's 6.1 kernel the raw tracepoint without tracefs).
     const char* hook = getenv("BULWARK_EXPECT_OPEN_HOOK");
     const std::string expected =
-        std::string("tracepoint mode: attached ") + (hook ? hook : "tp_btf/sys_exit") + ", tp_btf/sched_process_exec";
+        std::string("tracepoint mode: attached tp_btf/cgroup_mkdir, tp_btf/cgroup_rmdir, ") + (hook ? hook : "tp_btf/sys_exit") + ", tp_btf/sched_process_exec";
     INFO(out);
     CHECK(out.find(expected) != std::string::npos);
     CHECK(out.find("tracepoint mode, protectedFiles:") != std::string::npos);
@@ -331,6 +337,46 @@ TEST_CASE("an exec allowlist scoped to a cgroup kills a non-listed binary there,
     CHECK(recs[0]["policy"] == "host-exec");
     CHECK(recs[0]["mode"] == "tracepoint");
     CHECK(recs[0]["path"] == p("blocked-tool"));
+}
+
+// The unit's cgroup appears only after the policy was compiled (the unit was
+// not running), as when systemd starts or restarts it: each new cgroup of
+// that name is in the scope before a process runs in it.  Below the test's
+// own cgroup, so nothing else on the machine is in scope.
+TEST_CASE("a unit scope covers the unit's cgroups created after the policy was loaded, restart after restart",
+          "[scope][unit]") {
+    const std::string unit_cg = g_cgroup + "/" + g_unit;
+    auto read_in = [&](const std::string& cgroup) {
+        return open_in_child([&] {
+            if (!cgroup.empty()) testenv::join_cgroup(cgroup);
+            return open(p("unit-secret.txt").c_str(), O_RDONLY);
+        });
+    };
+    // Control: outside the unit the file reads.
+    Outcome outside = read_in("");
+    CHECK(outside.exit_code == 0);
+    CHECK(outside.output == "the unit's secret\n");
+
+    uint64_t previous_id = 0;
+    for (int start = 1; start <= 3; ++start) {
+        INFO("start " << start);
+        REQUIRE(mkdir(unit_cg.c_str(), 0755) == 0);  // what systemd does at each (re)start
+        struct stat st {};
+        REQUIRE(stat(unit_cg.c_str(), &st) == 0);
+        CHECK(uint64_t(st.st_ino) != previous_id);  // a new cgroup id each time
+        previous_id = st.st_ino;
+        Outcome o = read_in(unit_cg);
+        expect_protect_killed(o);
+        auto recs = records_of(o.pid);
+        REQUIRE(recs.size() == 1);
+        CHECK(recs[0]["policy"] == "host-unit");
+        CHECK(recs[0]["cgroup_id"] == previous_id);
+        REQUIRE(rmdir(unit_cg.c_str()) == 0);  // the unit stops
+    }
+    // And outside, still readable.
+    Outcome after = read_in("");
+    CHECK(after.exit_code == 0);
+    CHECK(after.output == "the unit's secret\n");
 }
 
 TEST_CASE("a second bulwarkd is refused and touches nothing of the running one", "[instance]") {

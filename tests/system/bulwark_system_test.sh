@@ -3,6 +3,8 @@
 #   1 install -> active, `bulwarkctl status` says lsm
 #   2 a violation of the shipped example policy -> journal (BULWARK_*) + audit log
 #   3 edit policy, `systemctl reload` -> new rule denies, old rule holds
+#   3b a unit-scoped policy loaded while the unit is stopped holds at its
+#     start and at each restart, with no reload; a transient unit is outside
 #   4 invalid policy -> `systemctl reload` fails, error with line:column in the
 #     journal, previous rules still enforced
 #   5 a root shell's `kill -STOP` / `kill -9` are refused (self-protection:
@@ -29,6 +31,7 @@ printf 'the data\n' > /srv/data/secret.txt
 echo "# 1: install"
 check "dpkg -i installs the package" sh -c "dpkg -i '$DEB' >/tmp/dpkg-i.log 2>&1"
 wait_until 180 "bulwark.service becomes active" systemctl is-active --quiet bulwark.service
+systemctl is-active --quiet bulwark.service || journalctl -u bulwark --no-pager -n 40 | sed 's/^/#   /'
 check "bulwark.service is enabled" systemctl is-enabled --quiet bulwark.service
 status=$(bulwarkctl status 2>&1)
 echo "$status" | sed 's/^/#   /'
@@ -67,6 +70,43 @@ echo 'again' >> /etc/shadow
 wait_until 20 "the old rule still holds" sh -c "[ \$(grep -c example-watch-credentials /var/log/bulwark/audit.jsonl) -gt $before ]"
 gen_after=$(bulwarkctl status --json | sed -n 's/^  "generation": \([0-9]*\),*/\1/p')
 check "the policy generation advanced ($gen_before -> $gen_after)" test "$gen_after" -gt "$gen_before"
+
+echo "# 3b: a unit scope follows its unit: stopped at load, then started and restarted"
+printf 'for the unit only\n' > /srv/data/unit-secret.txt
+cat > /etc/systemd/system/bwscope.service <<'UNIT'
+[Unit]
+Description=bulwark test: reads a file its scope protects
+[Service]
+Type=oneshot
+ExecStart=/bin/cat /srv/data/unit-secret.txt
+UNIT
+systemctl daemon-reload
+cat > /etc/bulwark/policies.d/unit.yaml <<'YAML'
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: unit-scope
+spec:
+  scope:
+    units: [bwscope.service]
+  protectedFiles:
+    - path: /srv/data/unit-secret.txt
+YAML
+check "systemctl reload bulwark with the unit stopped succeeds" systemctl reload bulwark.service
+check_eq "outside the unit the file reads (control)" "for the unit only" "$(cat /srv/data/unit-secret.txt)"
+check "a transient unit reads it too (control: only bwscope.service is in scope)" \
+    systemd-run --wait --quiet --pipe /bin/cat /srv/data/unit-secret.txt
+denials() { journalctl -u bulwark -o json --no-pager | grep -F '"BULWARK_POLICY":"unit-scope"' | grep -cF '"BULWARK_ACTION":"denied"'; }
+denials_at_least() { [ "$(denials)" -ge "$1" ]; }
+generation() { bulwarkctl status --json | sed -n 's/^  "generation": \([0-9]*\),*/\1/p'; }
+gen_before=$(generation)
+for start in 1 2 3; do
+    check_fails "start $start of bwscope.service: its first read is refused, no reload in between" \
+        systemctl start bwscope.service
+    wait_until 20 "... denial $start in the journal" denials_at_least "$start"
+done
+check "the unit's own log says why" sh -c "journalctl -u bwscope.service --no-pager | grep -q 'Operation not permitted'"
+check_eq "no reload meanwhile: the generation is the same" "$gen_before" "$(generation)"
 
 echo "# 4: an invalid policy is refused"
 cat > /etc/bulwark/policies.d/broken.yaml <<'YAML'
