@@ -114,6 +114,7 @@ enum bw_verdict {
 #define BW_EVF_WALK_TRUNCATED (1u << 5) /* ancestors above BW_MAX_DIR_DEPTH were not checked */
 #define BW_EVF_RECEIVED (1u << 6)       /* file_open: a descriptor received (SCM_RIGHTS, pidfd_getfd) */
 #define BW_EVF_MMAP_EXEC (1u << 7)      /* exec: a file mapped executable (mmap, mprotect), not execve */
+#define BW_EVF_NAME_MATCH (1u << 8)     /* matched by the rule's path (its directory and name), not its identity */
 
 /* Map key of the file maps: a file identity.  dev uses the kernel's
  * encoding (major << 20 | minor), not glibc's st_dev. */
@@ -128,11 +129,43 @@ struct bw_file_rule {
 	__u32 rule_id; /* index into the daemon's rule table of this generation */
 	__u32 scope;   /* scope bit, BW_SCOPE_HOST for unscoped policies */
 	__u32 flags;   /* BW_RULE_* */
+	/* The file's inode generation (i_generation) when it was resolved; a
+	 * file with the same inode number and another generation is a later
+	 * file, not this one, and does not match.  0: not known, not checked
+	 * (and always 0 in bw_names). */
+	__u32 generation;
+	__u32 _pad;
 };
+
+/* Map key of the name map (bw_names): a file rule's path as the kernel
+ * sees it -- the identity of the directory it names and a hash of its last
+ * component.  Whatever file is at that name (created, renamed or linked
+ * there after the compile) takes the rule (value: bw_file_rule).  A hash
+ * collision can only make another name of that directory match too: never
+ * fewer files. */
+struct bw_name_key {
+	__u64 dev;  /* the directory's identity */
+	__u64 ino;
+	__u64 hash; /* bw_name_hash() of the name */
+	__u32 len;  /* the name's length, 1..BW_NAME_MAX */
+	__u32 pad;
+};
+#define BW_NAME_MAX 255
+#define BW_NAME_HASH_SEED 0xcbf29ce484222325ull
+
+/* One step of bw_name_hash: the next 8 bytes of the name (little-endian,
+ * zero-padded at its end), the same on both sides of the kernel boundary. */
+static inline __u64 bw_name_mix(__u64 h, __u64 word)
+{
+	h = (h ^ word) * 0x9E3779B97F4A7C15ull;
+	return h ^ (h >> 29);
+}
 
 /* Value of the exec allowlist map: which allowlists contain this file. */
 struct bw_exec_allow {
 	__u64 allowlists; /* bit i set: allowlist i allows it */
+	__u32 generation; /* as in bw_file_rule: 0 = not checked */
+	__u32 _pad;
 };
 
 /* Value of the scope map (key: cgroup v2 id): the scopes this cgroup starts. */
@@ -162,7 +195,8 @@ struct bw_unit_key {
 /* bw_gen_config.flags */
 #define BW_CFG_FILE_DIRS (1u << 0) /* bw_files holds directory rules: walk ancestors */
 #define BW_CFG_EXEC_DIRS (1u << 1) /* bw_exec holds directories: walk ancestors */
-#define BW_CFG_FILES (1u << 2)     /* bw_files is not empty: without it opens skip all matching */
+#define BW_CFG_FILES (1u << 2)     /* bw_files or bw_names is not empty: without it opens skip all matching */
+#define BW_CFG_FILE_NAMES (1u << 3) /* bw_names is not empty: look the file's name up in its directory */
 
 /* Per-generation settings, array map indexed by slot.  magic is written last
  * of all (with the rest of the value, in one update), after the slot's inner
@@ -183,8 +217,9 @@ struct bw_gen_config {
 
 /* Per-generation filter of the identities of directory rules (file rules and
  * exec allowlists together), array map indexed by slot: one bit per
- * bw_dir_filter_bit().  An ancestor walk looks an ancestor up in the hash
- * maps only when its bit is set; a clear bit means "no directory rule here"
+ * bw_dir_filter_bit(), and of the directories bw_names names.  An ancestor
+ * walk looks an ancestor up in the hash maps (a file's parent, in bw_names)
+ * only when its bit is set; a clear bit means "no directory rule here"
  * for certain, a set bit may be a collision (then the lookup decides).  It
  * spares the walk a hash lookup per level on almost every open. */
 #define BW_DIR_FILTER_BITS 65536
@@ -321,7 +356,9 @@ struct bw_preexisting {
 
 #ifdef __cplusplus
 static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
-static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
+static_assert(sizeof(struct bw_file_rule) == 24, "bw_file_rule layout");
+static_assert(sizeof(struct bw_exec_allow) == 16, "bw_exec_allow layout");
+static_assert(sizeof(struct bw_name_key) == 32, "bw_name_key layout");
 static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
 static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
@@ -333,7 +370,9 @@ static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
 static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #else
 _Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
-_Static_assert(sizeof(struct bw_file_rule) == 16, "bw_file_rule layout");
+_Static_assert(sizeof(struct bw_file_rule) == 24, "bw_file_rule layout");
+_Static_assert(sizeof(struct bw_exec_allow) == 16, "bw_exec_allow layout");
+_Static_assert(sizeof(struct bw_name_key) == 32, "bw_name_key layout");
 _Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
 _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");

@@ -34,10 +34,12 @@ struct inode {
 	umode_t i_mode;
 	struct super_block *i_sb;
 	unsigned long i_ino;
+	__u32 i_generation;
 	struct hlist_head i_dentry; /* the inode's dentries (d_u.d_alias) */
 };
 
 struct qstr {
+	__u32 len; /* in the kernel inside an anonymous union: CO-RE finds it there */
 	const unsigned char *name;
 };
 

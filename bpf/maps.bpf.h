@@ -33,6 +33,13 @@ struct bw_files_inner {
 	__uint(value_size, sizeof(struct bw_file_rule));
 };
 
+struct bw_names_inner {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(struct bw_name_key));
+	__uint(value_size, sizeof(struct bw_file_rule));
+};
+
 struct bw_exec_inner {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
@@ -67,6 +74,13 @@ struct {
 	__type(key, __u32);
 	__array(values, struct bw_files_inner);
 } bw_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, BW_SLOTS);
+	__type(key, __u32);
+	__array(values, struct bw_names_inner);
+} bw_names SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
@@ -169,6 +183,7 @@ const volatile struct {
 	struct bw_event event;
 	struct bw_file_key file_key;
 	struct bw_file_rule file_rule;
+	struct bw_name_key name_key;
 	struct bw_exec_allow exec_allow;
 	struct bw_scope_mask scope_mask;
 	struct bw_gen_config gen_config;

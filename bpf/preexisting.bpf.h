@@ -60,8 +60,7 @@ int bw_iter_preexisting(struct bpf_iter__task_file *ctx)                        
 	r.fd = ctx->fd;                                                                \
 	if (writing)                                                                   \
 		r.flags |= BW_EVF_WRITE;                                               \
-	if (w.dir_match)                                                               \
-		r.flags |= BW_EVF_DIR_MATCH;                                           \
+	r.flags |= bw_walk_event_flags(&w);                                            \
 	bw_report(&r, BW_PATH_D_PATH, &file->f_path);                                  \
 	if (audit)                                                                     \
 		return 0;                                                              \

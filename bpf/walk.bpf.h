@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * walk.bpf.h — the one ancestor walk: a file's identity, then (when the
- * generation has directory rules) each ancestor directory's up to
+ * walk.bpf.h — the one ancestor walk: a file's identity, its name in its
+ * directory (when the generation binds rules to paths, bw_names), then
+ * (when the generation has directory rules) each ancestor directory's up to
  * BW_MAX_DIR_DEPTH levels, within the file's filesystem (on btrfs across its
  * subvolumes, each ancestor with its own subvolume's device).  File matching
  * (which rule, by bw_rule_strength) and the exec check (which allowlists
@@ -31,6 +32,7 @@ struct bw_walk {
 	struct bw_file_rule rule; /* files: the strongest applicable rule */
 	__u32 strength;  /* its bw_rule_strength, 0 = none */
 	__u32 dir_match; /* it came from an ancestor directory */
+	__u32 name_match; /* it came from the file's path (bw_names), not its identity */
 	__u32 scopes_known;
 	__u32 truncated; /* ancestors were left unchecked */
 };
@@ -75,8 +77,16 @@ static __always_inline bool bw_walk_in_scope(struct bw_walk *w, __u32 scope)
 	return (w->scopes >> scope) & 1;
 }
 
-/* One identity of the walk: the file itself (depth 0) or an ancestor. */
-__noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 depth)
+/* Does an entry resolved with inode generation `want` (0: not known) name
+ * the inode of generation `have`?  Not when the number was reused. */
+static __always_inline bool bw_same_generation(__u32 want, __u32 have)
+{
+	return !want || want == have;
+}
+
+/* One identity of the walk: the file itself (depth 0) or an ancestor, with
+ * its inode's generation. */
+__noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 gen, __u32 depth)
 {
 	struct bw_file_key key = {};
 	__u32 slot;
@@ -90,7 +100,7 @@ __noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 dept
 		void *files = bpf_map_lookup_elem(&bw_files, &slot);
 		struct bw_file_rule *r = files ? bpf_map_lookup_elem(files, &key) : NULL;
 
-		if (r) {
+		if (r && bw_same_generation(r->generation, gen)) {
 			struct bw_file_rule rule = *r;
 			__u32 s = bw_rule_strength(rule.action, rule.flags);
 
@@ -98,6 +108,7 @@ __noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 dept
 				w->rule = rule;
 				w->strength = s;
 				w->dir_match = depth > 0;
+				w->name_match = 0;
 			}
 		}
 	}
@@ -105,10 +116,73 @@ __noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 dept
 		void *exec = bpf_map_lookup_elem(&bw_exec, &slot);
 		struct bw_exec_allow *a = exec ? bpf_map_lookup_elem(exec, &key) : NULL;
 
-		if (a)
+		if (a && bw_same_generation(a->generation, gen))
 			w->allowed |= a->allowlists;
 	}
 	return 0;
+}
+
+/* bw_name_hash of the `len` bytes at kernel address `name` (a dentry's
+ * name), as the daemon computes it for a rule's path (map_image.cpp). */
+static __always_inline __u64 bw_name_hash_kernel(__u64 name, __u32 len)
+{
+	__u64 h = BW_NAME_HASH_SEED;
+	__u32 i;
+
+	BW_UNROLL
+	for (i = 0; i < (BW_NAME_MAX + 8) / 8; i++) {
+		__u32 off = i * 8;
+		__u64 word = 0, n;
+
+		if (off >= len)
+			break;
+		n = len - off;
+		barrier_var(n); /* keep the clamp: the verifier needs to see it */
+		if (n > 8)
+			n = 8;
+		bpf_probe_read_kernel(&word, n, (const void *)(name + off));
+		h = bw_name_mix(h, word);
+	}
+	return bw_name_mix(h, len);
+}
+
+/* The file's name `name` (`len` bytes) in its directory (dev, ino): a
+ * rule bound to that path (bw_names) applies as if it named the file. */
+__noinline int bw_name_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u64 name, __u32 len)
+{
+	struct bw_name_key key = {};
+	struct bw_file_rule *r;
+	void *names;
+	__u32 slot, s;
+
+	if (!w || !len || len > BW_NAME_MAX)
+		return 0;
+	slot = w->slot;
+	key.dev = dev;
+	key.ino = ino;
+	key.len = len;
+	key.hash = bw_name_hash_kernel(name, len);
+	names = bpf_map_lookup_elem(&bw_names, &slot);
+	r = names ? bpf_map_lookup_elem(names, &key) : NULL;
+	if (!r)
+		return 0;
+	struct bw_file_rule rule = *r;
+
+	s = bw_rule_strength(rule.action, rule.flags);
+	if (s > w->strength && bw_walk_in_scope(w, rule.scope)) {
+		w->rule = rule;
+		w->strength = s;
+		w->dir_match = 0;
+		w->name_match = 1;
+	}
+	return 0;
+}
+
+/* The record flags (BW_EVF_*) of how the walk found its rule. */
+static __always_inline __u32 bw_walk_event_flags(const struct bw_walk *w)
+{
+	return (w->dir_match ? BW_EVF_DIR_MATCH : 0) | (w->name_match ? BW_EVF_NAME_MATCH : 0) |
+	       (w->truncated ? BW_EVF_WALK_TRUNCATED : 0);
 }
 
 /* May (dev, ino) be a directory rule's identity?  False is certain; true
@@ -159,7 +233,21 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 	sb_dev = LD(sb, s_dev);                                                        \
 	magic = LD(sb, s_magic);                                                       \
 	w->dev = dev = bw_inode_dev(inode, sb_dev, magic);                             \
-	bw_walk_visit(w, dev, LD(inode, i_ino), 0);                                    \
+	bw_walk_visit(w, dev, LD(inode, i_ino), LD(inode, i_generation), 0);           \
+	if ((what & BW_WALK_FILES) && (v->cfg->flags & BW_CFG_FILE_NAMES)) {           \
+		parent = LD(dentry, d_parent); /* the name in its directory */         \
+		inode = parent && parent != dentry ? LD(parent, d_inode) : NULL;       \
+		if (inode) {                                                           \
+			__u64 pdev = magic == BW_BTRFS_SUPER_MAGIC ?                   \
+					     bw_btrfs_dev(inode, sb_dev) : dev;        \
+			__u64 pino = LD(inode, i_ino);                                 \
+                                                                                       \
+			if (bw_dir_maybe(v->filter, pdev, pino))                       \
+				bw_name_visit(w, pdev, pino, /* a plain number */      \
+					      (__u64)BW_LD_PROBE(dentry, d_name.name), \
+					      LD(dentry, d_name.len));                 \
+		}                                                                      \
+	}                                                                              \
 	if (!(v->cfg->flags & dir_flag))                                               \
 		return;                                                                \
 	BW_UNROLL                                                                      \
@@ -177,7 +265,7 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 		if (magic == BW_BTRFS_SUPER_MAGIC) /* a subvolume's parent */          \
 			dev = bw_btrfs_dev(inode, sb_dev);                             \
 		if (bw_dir_maybe(v->filter, dev, ino))                                 \
-			bw_walk_visit(w, dev, ino, depth);                             \
+			bw_walk_visit(w, dev, ino, LD(inode, i_generation), depth);    \
 	}                                                                              \
 	parent = LD(d, d_parent);                                                      \
 	if (parent && parent != d) { /* ancestors left unchecked */                    \

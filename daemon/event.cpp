@@ -180,6 +180,7 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LINK) j["bpf_cmd"] = r.arg;
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LOAD) j["prog_type"] = r.arg;
     j["via_directory"] = (r.flags & BW_EVF_DIR_MATCH) != 0;
+    j["via_path"] = (r.flags & BW_EVF_NAME_MATCH) != 0;
     if (ctx.rule) {
         j["policy"] = ctx.rule->policy;
         j["policy_mode"] = policy::to_string(ctx.rule->mode);
@@ -334,6 +335,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     }
     w.num("v", kAuditSchemaVersion);
     w.boolean("via_directory", (r.flags & BW_EVF_DIR_MATCH) != 0);
+    w.boolean("via_path", (r.flags & BW_EVF_NAME_MATCH) != 0);
     if (r.flags & BW_EVF_WALK_TRUNCATED) w.boolean("walk_truncated", true);
     if (has_open_flags(r)) w.boolean("write", (r.flags & BW_EVF_WRITE) != 0);
     w.end();

@@ -4,7 +4,6 @@
 
 #include <bpf/bpf.h>
 
-#include "policy/unique_fd.h"
 
 namespace bulwark {
 namespace {
@@ -26,18 +25,24 @@ void take_sample(std::vector<uint8_t>& keys, std::vector<uint8_t>& values, const
 
 }  // namespace
 
-void IntegrityGuard::expect_generation(const MapImage& img, uint32_t slot) {
+void IntegrityGuard::expect_generation(const MapImage& img, uint32_t slot,
+                                       const std::map<std::string, int>& inner_maps) {
     state_ = bw_state{BW_STATE_MAGIC, slot, img.generation, BW_ABI_VERSION};
     config_ = img.config;
     filter_ = *img.filter;
     samples_.clear();
     auto add = [&](const char* name, int outer, uint32_t ks, uint32_t vs, auto& keys, auto& values) {
-        Sample s{name, outer, 0, ks, vs, {}, {}};
-        bpf_map_lookup_elem(outer, &slot, &s.inner_id);  // 0 when it could not be read: reported by check()
+        const auto it = inner_maps.find(name);
+        Sample s{name, outer, it == inner_maps.end() ? -1 : it->second, 0, ks, vs, {}, {}};
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (s.inner_fd >= 0 && bpf_obj_get_info_by_fd(s.inner_fd, &info, &len) == 0)
+            s.inner_id = info.id;  // 0 when it could not be read: reported by check()
         take_sample(s.keys, s.values, keys, values);
         samples_.push_back(std::move(s));
     };
     add("bw_files", fds_.files_outer, sizeof(bw_file_key), sizeof(bw_file_rule), img.file_keys, img.file_rules);
+    add("bw_names", fds_.names_outer, sizeof(bw_name_key), sizeof(bw_file_rule), img.name_keys, img.name_rules);
     add("bw_exec", fds_.exec_outer, sizeof(bw_file_key), sizeof(bw_exec_allow), img.exec_keys, img.exec_allows);
     add("bw_scopes", fds_.scopes_outer, sizeof(uint64_t), sizeof(bw_scope_mask), img.scope_keys, img.scope_masks);
     add("bw_units", fds_.units_outer, sizeof(bw_unit_key), sizeof(bw_scope_mask), img.unit_keys, img.unit_masks);
@@ -83,15 +88,10 @@ std::vector<std::string> IntegrityGuard::check() const {
             out.push_back(s.name + "[" + std::to_string(slot) + "] holds another map than the one bulwarkd wrote");
             continue;
         }
-        const UniqueFd inner(bpf_map_get_fd_by_id(id));
-        if (inner.get() < 0) {
-            out.push_back(s.name + "[" + std::to_string(slot) + "] cannot be opened");
-            continue;
-        }
         std::vector<uint8_t> value(s.value_size);
         size_t differ = 0, n = s.keys.size() / s.key_size;
         for (size_t i = 0; i < n; ++i) {
-            if (bpf_map_lookup_elem(inner.get(), &s.keys[i * s.key_size], value.data()) != 0 ||
+            if (bpf_map_lookup_elem(s.inner_fd, &s.keys[i * s.key_size], value.data()) != 0 ||
                 std::memcmp(value.data(), &s.values[i * s.value_size], s.value_size) != 0)
                 ++differ;
         }

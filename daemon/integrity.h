@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,10 @@ namespace bulwark {
 class IntegrityGuard {
 public:
     explicit IntegrityGuard(PolicyMapFds fds) : fds_(fds) {}
-    // After each successful switch to `img` in `slot`.
-    void expect_generation(const MapImage& img, uint32_t slot);
+    // After each successful switch to `img` in `slot`.  `inner_maps`: the
+    // slot's inner maps by outer map name (MapWriter::active_inner_maps(),
+    // borrowed: they stay open while the generation is in force).
+    void expect_generation(const MapImage& img, uint32_t slot, const std::map<std::string, int>& inner_maps);
     // After attach (or adoption): the program each link runs.
     void expect_links(const std::vector<NamedFd>& links);
     void expect_self(const bw_self& self) { self_ = self; }
@@ -35,6 +38,7 @@ private:
     struct Sample {
         std::string name;  // "bw_files", ...
         int outer = -1;
+        int inner_fd = -1;  // borrowed from the map writer
         uint32_t inner_id = 0;
         uint32_t key_size = 0, value_size = 0;
         std::vector<uint8_t> keys, values;  // sampled entries, back to back

@@ -94,6 +94,7 @@ public:
             bpf_map__fd(skel_->maps.bw_counters),   bpf_map__fd(skel_->maps.bw_fence),
             bpf_map__fd(skel_->maps.bw_self),       bpf_map__fd(skel_->maps.bw_mounts),
             bpf_map__fd(skel_->maps.bw_self_files), bpf_map__fd(skel_->maps.bw_units),
+            bpf_map__fd(skel_->maps.bw_names),
         };
     }
     int events_fd() const override { return bpf_map__fd(skel_->maps.bw_events); }

@@ -36,6 +36,7 @@ struct PolicyMapFds {
     int mounts_outer = -1;
     int self_files = -1;  // bw_self_files: bulwark's own files (self_guard.h)
     int units_outer = -1;  // bw_units: unit names of scopes, per slot (bpf/units.bpf.h)
+    int names_outer = -1;  // bw_names: file rules bound to paths, per slot
 };
 
 struct LoadOptions {

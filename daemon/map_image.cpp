@@ -1,5 +1,6 @@
 #include "daemon/map_image.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -16,6 +17,16 @@ uint32_t kernel_action(policy::RuleKind kind) {
         case policy::RuleKind::exec_allowlist: return BW_ACT_NONE;
     }
     return BW_ACT_NONE;
+}
+
+uint64_t name_hash(std::string_view name) {
+    uint64_t h = BW_NAME_HASH_SEED;
+    for (size_t off = 0; off < name.size(); off += 8) {
+        uint64_t word = 0;  // little-endian, zero-padded: the kernel's probe read of the same bytes
+        std::memcpy(&word, name.data() + off, std::min<size_t>(8, name.size() - off));
+        h = bw_name_mix(h, word);
+    }
+    return bw_name_mix(h, name.size());
 }
 
 std::array<uint8_t, 32> rules_digest(const policy::CompiledPolicy& compiled) {
@@ -55,22 +66,33 @@ Result<MapImage> build_map_image(const policy::CompiledPolicy& compiled, uint32_
     for (const auto& f : compiled.files) {
         if (f.scope >= BW_MAX_SCOPES) return Error{"scope bit out of range", ERANGE};
         img.file_keys.push_back({f.id.dev, f.id.ino});
-        img.file_rules.push_back({kernel_action(f.kind), f.rule_id, f.scope, f.audit ? BW_RULE_AUDIT : 0u});
+        img.file_rules.push_back(
+            {kernel_action(f.kind), f.rule_id, f.scope, f.audit ? BW_RULE_AUDIT : 0u, f.generation, 0});
         if (f.directory) {
             cfg.flags |= BW_CFG_FILE_DIRS;
             mark(f.id.dev, f.id.ino);
         }
     }
+    // Paths: (directory, name) -> the rule; the directory joins the filter.
+    for (const auto& n : compiled.names) {
+        if (n.scope >= BW_MAX_SCOPES) return Error{"scope bit out of range", ERANGE};
+        if (n.name.empty() || n.name.size() > BW_NAME_MAX) return Error{"bad name " + n.name, ENAMETOOLONG};
+        img.name_keys.push_back({n.dir.dev, n.dir.ino, name_hash(n.name), static_cast<uint32_t>(n.name.size()), 0});
+        img.name_rules.push_back({kernel_action(n.kind), n.rule_id, n.scope, n.audit ? BW_RULE_AUDIT : 0u, 0, 0});
+        mark(n.dir.dev, n.dir.ino);
+    }
+    if (!img.name_keys.empty()) cfg.flags |= BW_CFG_FILE_NAMES;
     for (const auto& g : compiled.mount_guards) {
         img.mount_keys.push_back({g.id.dev, g.id.ino});
         img.mount_guards.push_back({g.rule_id, static_cast<uint8_t>(kernel_action(g.kind)),
                                     static_cast<uint8_t>(g.audit ? BW_RULE_AUDIT : 0u), 0});
     }
-    if (!img.file_keys.empty()) cfg.flags |= BW_CFG_FILES;
+    if (!img.file_keys.empty() || !img.name_keys.empty()) cfg.flags |= BW_CFG_FILES;
 
     // Exec allowlists: one entry per identity, with the bits of every
     // allowlist holding it.
     std::map<policy::FileIdentity, uint64_t> exec;
+    std::map<policy::FileIdentity, uint32_t> exec_generation;
     for (const auto& a : compiled.allowlists) {
         if (a.index >= BW_MAX_ALLOWLISTS) return Error{"allowlist index out of range", ERANGE};
         if (a.scope >= BW_MAX_SCOPES) return Error{"scope bit out of range", ERANGE};
@@ -79,6 +101,7 @@ Result<MapImage> build_map_image(const policy::CompiledPolicy& compiled, uint32_
         cfg.allowlist_flags[a.index] = a.audit ? BW_RULE_AUDIT : 0u;
         for (size_t i = 0; i < a.files.size(); ++i) {
             exec[a.files[i]] |= uint64_t{1} << a.index;
+            if (i < a.generations.size()) exec_generation[a.files[i]] = a.generations[i];
             if (i < a.directories.size() && a.directories[i]) {
                 cfg.flags |= BW_CFG_EXEC_DIRS;
                 mark(a.files[i].dev, a.files[i].ino);
@@ -87,7 +110,8 @@ Result<MapImage> build_map_image(const policy::CompiledPolicy& compiled, uint32_
     }
     for (const auto& [id, bits] : exec) {
         img.exec_keys.push_back({id.dev, id.ino});
-        img.exec_allows.push_back({bits});
+        const auto gen = exec_generation.find(id);
+        img.exec_allows.push_back({bits, gen == exec_generation.end() ? 0u : gen->second, 0});
     }
 
     // Scopes: cgroup id -> bits of the scopes it starts.

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "bulwark_abi.h"
@@ -19,6 +20,8 @@ struct MapImage {
     uint32_t generation = 0;
     std::vector<bw_file_key> file_keys;   // bw_files inner map
     std::vector<bw_file_rule> file_rules;
+    std::vector<bw_name_key> name_keys;   // bw_names inner map (rules bound to paths)
+    std::vector<bw_file_rule> name_rules;
     std::vector<bw_file_key> exec_keys;   // bw_exec inner map
     std::vector<bw_exec_allow> exec_allows;
     std::vector<bw_file_key> mount_keys;  // bw_mounts inner map
@@ -34,6 +37,10 @@ struct MapImage {
 // SHA-256 of what a record's rule_id means in `compiled`: per rule its id,
 // kind, policy, mode, path as written and scope bit.
 std::array<uint8_t, 32> rules_digest(const policy::CompiledPolicy& compiled);
+
+// bw_name_hash of one path component, as bpf/walk.bpf.h computes it from
+// a dentry's name.
+uint64_t name_hash(std::string_view name);
 
 // The kernel's action for a file rule kind (BW_ACT_NONE for exec allowlists).
 uint32_t kernel_action(policy::RuleKind kind);

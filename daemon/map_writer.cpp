@@ -74,7 +74,8 @@ Status MapWriter::release(uint32_t slot) {
     const bw_gen_config empty{};
     if (int e = bpf_map_update_elem(fds_.config, &slot, &empty, BPF_ANY); e)
         return Error{"clear bw_config[" + std::to_string(slot) + "]", -e};
-    for (auto [outer, name] : {std::pair{fds_.files_outer, "bw_files"}, std::pair{fds_.exec_outer, "bw_exec"},
+    for (auto [outer, name] : {std::pair{fds_.files_outer, "bw_files"}, std::pair{fds_.names_outer, "bw_names"},
+                               std::pair{fds_.exec_outer, "bw_exec"},
                                std::pair{fds_.scopes_outer, "bw_scopes"},
                                std::pair{fds_.mounts_outer, "bw_mounts"}, std::pair{fds_.units_outer, "bw_units"}}) {
         int e = bpf_map_delete_elem(outer, &slot);
@@ -95,15 +96,15 @@ Status MapWriter::bind_missing(int scopes_fd, const std::map<uint64_t, uint64_t>
 }
 
 Status MapWriter::bind_late_scopes(const LateScopes& late_scopes) {
-    if (active_slot_ < 0) return std::nullopt;
-    const auto slot = static_cast<uint32_t>(active_slot_);
-    uint32_t inner_id = 0;
-    if (int e = bpf_map_lookup_elem(fds_.scopes_outer, &slot, &inner_id); e)
-        return Error{"read bw_scopes[" + std::to_string(slot) + "]", -e};
-    const int fd = bpf_map_get_fd_by_id(inner_id);
-    if (fd < 0) return Error{"open bw_scopes[" + std::to_string(slot) + "]", -fd};
-    const UniqueFd inner(fd);
-    return bind_missing(inner.get(), late_scopes());
+    const auto it = active_inner_.find("bw_scopes");
+    if (it == active_inner_.end()) return std::nullopt;  // nothing written by this bulwarkd yet
+    return bind_missing(it->second.get(), late_scopes());
+}
+
+std::map<std::string, int> MapWriter::active_inner_maps() const {
+    std::map<std::string, int> out;
+    for (const auto& [name, fd] : active_inner_) out.emplace(name, fd.get());
+    return out;
 }
 
 Result<GenerationInfo> MapWriter::write(const MapImage& img, const LateScopes& late_scopes) {
@@ -116,6 +117,7 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img, const LateScopes& l
     info.generation = img.generation;
     info.slot = slot;
     info.file_entries = img.file_keys.size();
+    info.name_entries = img.name_keys.size();
     info.exec_entries = img.exec_keys.size();
     info.scope_entries = img.scope_keys.size();
 
@@ -128,6 +130,8 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img, const LateScopes& l
 
     auto files = create_hash("bw_files_g", sizeof(bw_file_key), sizeof(bw_file_rule), img.file_keys.size());
     if (!files) return files.error();
+    auto namem = create_hash("bw_names_g", sizeof(bw_name_key), sizeof(bw_file_rule), img.name_keys.size());
+    if (!namem) return namem.error();
     auto execm = create_hash("bw_exec_g", sizeof(bw_file_key), sizeof(bw_exec_allow), img.exec_keys.size());
     if (!execm) return execm.error();
     // Room for the cgroups a scope's units get after the compile.
@@ -140,6 +144,7 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img, const LateScopes& l
     auto mountm = create_hash("bw_mounts_g", sizeof(bw_file_key), sizeof(bw_mount_guard), img.mount_keys.size());
     if (!mountm) return mountm.error();
     if (auto e = fill(*files, "bw_files_g", img.file_keys, img.file_rules)) return *e;
+    if (auto e = fill(*namem, "bw_names_g", img.name_keys, img.name_rules)) return *e;
     if (auto e = fill(*execm, "bw_exec_g", img.exec_keys, img.exec_allows)) return *e;
     if (auto e = fill(*scopem, "bw_scopes_g", img.scope_keys, img.scope_masks)) return *e;
     if (auto e = fill(*unitm, "bw_units_g", img.unit_keys, img.unit_masks)) return *e;
@@ -150,6 +155,7 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img, const LateScopes& l
         int inner;
         const char* name;
     } inner_maps[] = {{fds_.files_outer, files->get(), "bw_files"},
+                      {fds_.names_outer, namem->get(), "bw_names"},
                       {fds_.exec_outer, execm->get(), "bw_exec"},
                       {fds_.scopes_outer, scopem->get(), "bw_scopes"},
                       {fds_.mounts_outer, mountm->get(), "bw_mounts"},
@@ -177,6 +183,13 @@ Result<GenerationInfo> MapWriter::write(const MapImage& img, const LateScopes& l
     active_slot_ = static_cast<int>(slot);
     generation_ = img.generation;
     fenced_ = false;
+    active_inner_.clear();
+    active_inner_.emplace("bw_files", std::move(*files));
+    active_inner_.emplace("bw_names", std::move(*namem));
+    active_inner_.emplace("bw_exec", std::move(*execm));
+    active_inner_.emplace("bw_scopes", std::move(*scopem));
+    active_inner_.emplace("bw_units", std::move(*unitm));
+    active_inner_.emplace("bw_mounts", std::move(*mountm));
 
     // 3. + 4. No program runs on the old slot any more: free it.  A failure
     // here leaves the new generation in force and is reported.

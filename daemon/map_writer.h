@@ -29,6 +29,7 @@ struct GenerationInfo {
     uint32_t generation = 0;
     uint32_t slot = 0;
     size_t file_entries = 0;
+    size_t name_entries = 0;  // file rules bound to paths (bw_names)
     size_t exec_entries = 0;
     size_t scope_entries = 0;
     // Set when the switch happened but a later step (fence, release of the
@@ -63,6 +64,11 @@ public:
     uint32_t next_generation() const { return generation_ + 1; }
     // Waits for an RCU grace period (step 3).
     Status fence();
+    // The inner maps of the generation in force, by outer map name
+    // ("bw_files", ...), owned here until the next write.  bulwarkd keeps
+    // these descriptors: reopening a map by its id takes CAP_SYS_ADMIN,
+    // which bulwark.service does not have.
+    std::map<std::string, int> active_inner_maps() const;
 
 private:
     Status bind_missing(int scopes_fd, const std::map<uint64_t, uint64_t>& cgroups);
@@ -73,6 +79,7 @@ private:
     int active_slot_ = -1;
     bool fenced_ = true;  // no program can still run on the inactive slot
     UniqueFd fence_inner_;
+    std::map<std::string, UniqueFd> active_inner_;
 };
 
 }  // namespace bulwark

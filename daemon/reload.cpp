@@ -64,7 +64,7 @@ Result<GenerationInfo> Daemon::install(const std::shared_ptr<const policy::Compi
         return info;
     }
     if (!info->warning.empty()) log::get("maps")->warn("generation {} is in force, but {}", gen, info->warning);
-    if (integrity_) integrity_->expect_generation(*image, info->slot);
+    if (integrity_) integrity_->expect_generation(*image, info->slot, writer_->active_inner_maps());
     // The switch was fenced: older generations' records are all in the ring
     // buffer by now; their tables go once the consumer has read it.
     rules_.retire_below_after_drain(gen);
@@ -197,9 +197,10 @@ ReloadResult Daemon::reload() {
     // them back to the system instead of keeping them as free heap.
     malloc_trim(0);
     if (r.ok)
-        lg->info("reloaded: generation {} in force ({} file entries, {} exec entries) in {:.1f} ms "
+        lg->info("reloaded: generation {} in force ({} file entries, {} paths, {} exec entries) in {:.1f} ms "
                  "(parse {:.1f}, compile {:.1f}, maps {:.1f})",
-                 r.generation, current_info_.file_entries, current_info_.exec_entries, r.duration_ms, r.parse_ms,
+                 r.generation, current_info_.file_entries, current_info_.name_entries, current_info_.exec_entries,
+                 r.duration_ms, r.parse_ms,
                  r.compile_ms, r.maps_ms);
     last_reload_ = r;
     return r;

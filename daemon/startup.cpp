@@ -190,10 +190,10 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
                 log::get("maps")->error("{}", gen.error().to_string());
                 return kExitRuntime;
             }
-            log::get("maps")->info("generation {} in force (slot {}): {} file entries, {} exec entries, {} scope "
-                                   "cgroups, written in {:.1f} ms",
-                                   gen->generation, gen->slot, gen->file_entries, gen->exec_entries,
-                                   gen->scope_entries, ms);
+            log::get("maps")->info("generation {} in force (slot {}): {} file entries, {} paths, {} exec entries, "
+                                   "{} scope cgroups, written in {:.1f} ms",
+                                   gen->generation, gen->slot, gen->file_entries, gen->name_entries,
+                                   gen->exec_entries, gen->scope_entries, ms);
             failed = (*e)->attach();
             if (!failed) {
                 d->enforcer_ = std::move(*e);

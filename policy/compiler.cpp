@@ -6,6 +6,8 @@
 // executables) is an error, what is not enforced right now (missing paths,
 // units not running, shadowed rules) is a warning that says so.
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -60,6 +62,7 @@ int runtime_strength(RuleKind k, bool audit)
 // A file rule that resolved to an identity, competing for its FileEntry.
 struct Candidate {
     FileIdentity id;
+    uint32_t generation = 0;  // of the inode, when resolved
     uint32_t rule_id = 0;
     RuleKind kind = RuleKind::protect_all;
     uint32_t scope = 0;
@@ -243,12 +246,18 @@ private:
         const Resolved r = resolve(rule.path);
         switch (r.status) {
         case Resolved::Status::missing:
-            if (r.symlink)
+            if (r.symlink) {
                 warning(rule.loc, "path " + quote(rule.path) + " is a symlink to " + quote(r.link_target) +
                                       ", which does not exist; rule not enforced until it does (re-resolved at reload)");
-            else
-                warning(rule.loc, "path " + quote(rule.path) +
-                                      " does not exist; rule not enforced until it does (re-resolved at reload)");
+                return;
+            }
+            if (!recursive && !ends_with_slash(rule.path) && bind_name(rule, r.resolved, usable, audit)) {
+                warning(rule.loc, "path " + quote(rule.path) + " does not exist yet; the rule is bound to the path: "
+                                      "a file created, renamed or linked there takes it from its first open");
+                return;
+            }
+            warning(rule.loc, "path " + quote(rule.path) +
+                                  " does not exist; rule not enforced until it does (re-resolved at reload)");
             return;
         case Resolved::Status::failed:
             error(rule.loc, "cannot resolve path " + quote(rule.path) + ": " + std::strerror(r.err));
@@ -282,7 +291,42 @@ private:
             return;
         }
         if (usable)
-            candidates_.push_back(Candidate{r.id, rule.id, rule.kind, rule.scope, audit, directory});
+            candidates_.push_back(Candidate{r.id, r.generation, rule.id, rule.kind, rule.scope, audit, directory});
+        if (!directory)
+            bind_name(rule, r.resolved, usable, audit);  // a file replaced by another one keeps the rule
+    }
+
+    // Binds `rule` to `path` (absolute, its directory canonical for an
+    // existing file): the name in its directory.  False when the directory
+    // does not exist (or is not one).
+    bool bind_name(CompiledRule& rule, const std::string& path, bool usable, bool audit)
+    {
+        const std::string dir_written = parent_of(path);
+        const std::string name = path.substr(path.rfind('/') + 1);
+        if (dir_written.empty() || name.empty() || name == "." || name == ".." || name.size() > BW_NAME_MAX)
+            return false;
+        const std::string dir = canonical_dir(dir_written);
+        const auto id = dir.empty() ? std::nullopt : identity_of_dir(dir);
+        if (!id)
+            return false;
+        if (!opts_.btrfs_identity && on_btrfs(dir, *id)) {
+            rule.not_enforced_reason = "on btrfs";
+            return false;
+        }
+        rule.bound_dir = *id;
+        if (rule.resolved_path.empty())
+            rule.resolved_path = (dir == "/" ? "" : dir) + "/" + name;
+        if (usable)
+            name_candidates_.push_back(
+                NameCandidate{Candidate{*id, 0, rule.id, rule.kind, rule.scope, audit, false}, name});
+        return true;
+    }
+
+    // realpath() of a directory, "" when it cannot be resolved.
+    static std::string canonical_dir(const std::string& dir)
+    {
+        char buf[PATH_MAX];
+        return ::realpath(dir.c_str(), buf) ? std::string(buf) : std::string();
     }
 
     // ----------------------------------------------------------- allowlists
@@ -360,6 +404,7 @@ private:
             al.files.push_back(r.id);
             al.paths.push_back(r.resolved);
             al.directories.push_back(directory);
+            al.generations.push_back(r.generation);
             if (!directory)
                 programs.emplace_back(r.resolved, e);
         }
@@ -620,6 +665,7 @@ private:
             entry.audit = win.audit;
             entry.directory = win.directory;
             entry.path = wr.resolved_path;
+            entry.generation = win.generation;
             out_.files.push_back(std::move(entry));
             for (std::size_t k = i + 1; k < j; ++k) {
                 const Candidate& lose = candidates_[k];
@@ -633,6 +679,21 @@ private:
         std::sort(out_.files.begin(), out_.files.end(), [](const FileEntry& a, const FileEntry& b) {
             return std::pair(a.rule_id, a.id) < std::pair(b.rule_id, b.id);
         });
+        // Paths: the same precedence per (directory, name).  Rules on the
+        // same file were weighed (and warned about) above already.
+        std::stable_sort(name_candidates_.begin(), name_candidates_.end(),
+                         [](const NameCandidate& a, const NameCandidate& b) {
+                             if (a.c.id != b.c.id || a.name != b.name)
+                                 return std::tie(a.c.id, a.name) < std::tie(b.c.id, b.name);
+                             return beats(a.c, b.c);
+                         });
+        for (std::size_t i = 0; i < name_candidates_.size(); ++i) {
+            const NameCandidate& n = name_candidates_[i];
+            if (i > 0 && name_candidates_[i - 1].c.id == n.c.id && name_candidates_[i - 1].name == n.name)
+                continue;
+            out_.names.push_back(NameEntry{n.c.id, n.name, n.c.kind, n.c.rule_id, n.c.scope, n.c.audit,
+                                           out_.rules[n.c.rule_id].resolved_path});
+        }
         std::sort(shadowed.begin(), shadowed.end());
         for (auto& [rule_id, msg] : shadowed)
             warning(out_.rules[rule_id].loc, std::move(msg));
@@ -645,7 +706,10 @@ private:
     void find_mount_guards()
     {
         std::map<FileIdentity, MountGuard> guards;
-        for (const auto& f : out_.files) {
+        std::vector<FileEntry> below = out_.files;  // what lies below: files, and paths bound by name
+        for (const auto& n : out_.names)
+            below.push_back(FileEntry{n.dir, n.kind, n.rule_id, n.scope, n.audit, n.path, 0, false});
+        for (const auto& f : below) {
             for (std::string dir = parent_of(f.path); !dir.empty(); dir = parent_of(dir)) {
                 const auto id = identity_of_dir(dir);
                 if (!id)
@@ -770,6 +834,11 @@ private:
     CompiledPolicy out_;
     detail::PathResolver resolver_;  // one per compile
     std::vector<Candidate> candidates_;
+    struct NameCandidate {
+        Candidate c;  // c.id: the directory
+        std::string name;
+    };
+    std::vector<NameCandidate> name_candidates_;
     std::optional<std::string> cgroup_root_;
     std::optional<detail::CgroupTree> cgroup_tree_;
     std::map<std::string, std::optional<FileIdentity>> dir_ids_;

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string_view>
@@ -45,6 +46,49 @@ bool kernel_btf_knows_btrfs()
 }
 
 namespace detail {
+
+uint32_t inode_generation(const std::string& path, uint64_t ino)
+{
+    alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ] = {};
+    auto* fh = reinterpret_cast<struct file_handle*>(buf);
+    fh->handle_bytes = MAX_HANDLE_SZ;
+    int mount_id = 0;
+    if (::name_to_handle_at(AT_FDCWD, path.c_str(), fh, &mount_id, AT_SYMLINK_FOLLOW) != 0)
+        return 0;
+    const unsigned n = fh->handle_bytes;
+    const unsigned char* b = buf + sizeof(struct file_handle);
+    auto u32_at = [&](unsigned off) {
+        uint32_t v = 0;
+        std::memcpy(&v, b + off, sizeof(v));
+        return v;
+    };
+    auto u64_at = [&](unsigned off) {
+        uint64_t v = 0;
+        std::memcpy(&v, b + off, sizeof(v));
+        return v;
+    };
+    const auto ino32 = static_cast<uint32_t>(ino);
+    switch (fh->handle_type) {
+    case 1:  // FILEID_INO32_GEN
+    case 2:  // FILEID_INO32_GEN_PARENT
+        // ext2/3/4, xfs and the kernel's default: {ino, gen, ...}.
+        if (n == 8 || n == 16)
+            return u32_at(0) == ino32 ? u32_at(4) : 0;
+        // tmpfs: {gen, ino low, ino high}.
+        if (n == 12 && u32_at(4) == ino32 && u32_at(8) == static_cast<uint32_t>(ino >> 32))
+            return u32_at(0);
+        return 0;
+    case 0x81:  // xfs, 64-bit inode numbers: {u64 ino, u32 gen, ...}
+    case 0x82:
+        return n >= 12 && u64_at(0) == ino ? u32_at(8) : 0;
+    case 0x4d:  // btrfs: {u64 objectid, u64 root objectid, u32 gen, ...}
+    case 0x4e:
+    case 0x4f:
+        return n >= 20 && u64_at(0) == ino ? u32_at(16) : 0;
+    default:
+        return 0;
+    }
+}
 
 namespace {
 
@@ -118,6 +162,7 @@ Resolved PathResolver::resolve(const std::string& path)
     r.id = FileIdentity{kernel_dev_from_st_dev(static_cast<uint64_t>(st.st_dev)), static_cast<uint64_t>(st.st_ino)};
     r.mode = st.st_mode;
     r.status = Resolved::Status::ok;
+    r.generation = inode_generation(path, static_cast<uint64_t>(st.st_ino));
 
     // A last component that is neither a symlink nor "." / "..": the
     // canonical path is its parent's plus its name.

@@ -25,8 +25,17 @@ struct Resolved {
     bool symlink = false;     // the path's last component is a symlink
     std::string link_target;  // readlink() of that symlink
     std::string resolved;     // canonical path (realpath), the written path if that fails
+    // The inode's generation (i_generation), told apart from a later file
+    // that gets the same inode number; 0 when unknown (inode_generation()).
+    uint32_t generation = 0;
     int err = 0;
 };
+
+// The generation number of the inode `ino` at `path` (a symlink followed),
+// read from its file handle (name_to_handle_at: no open, no privilege) for
+// the handle layouts of ext2/3/4, xfs, btrfs and tmpfs, whose handles hold
+// the inode number and its generation; 0 for every other layout or error.
+uint32_t inode_generation(const std::string& path, uint64_t ino);
 
 // Resolves rule paths to identities: lstat() (stat() only for a symlink,
 // to follow it), plus the canonical path.  Remembers the canonical path of

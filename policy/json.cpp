@@ -37,8 +37,13 @@ std::string rule_status(const CompiledPolicy& c, const CompiledRule& r)
                 return "enforced";
         return "not_enforced";
     }
-    if (!r.identity)
+    if (!r.identity) {
+        if (r.bound_dir && r.not_enforced_reason.empty())
+            for (const auto& n : c.names)
+                if (n.rule_id == r.id)
+                    return "bound_to_path";  // not there yet: a file that appears there takes the rule
         return "not_found";
+    }
     if (r.shadowed_by)
         return "shadowed";
     for (const auto& f : c.files)
@@ -92,6 +97,7 @@ std::string to_json(const CompiledPolicy& c, const std::vector<Diagnostic>& diag
             j["directory"] = r.directory;
             j["shadowed_by"] = optional_number(r.shadowed_by);
             j["outranked_by"] = optional_number(r.outranked_by);
+            j["bound_to_path"] = r.bound_dir.has_value();
         }
         rules.push_back(std::move(j));
     }
@@ -110,6 +116,15 @@ std::string to_json(const CompiledPolicy& c, const std::vector<Diagnostic>& diag
         files.push_back(std::move(j));
     }
     out["files"] = std::move(files);
+
+    Json paths = Json::array();
+    for (const auto& n : c.names) {
+        Json j = {{"directory", identity(n.dir)}, {"name", n.name}, {"path", n.path}, {"kind", to_string(n.kind)},
+                  {"mode", n.audit ? "audit" : "enforce"}, {"scope", n.scope}, {"rule", n.rule_id}};
+        j["policy"] = n.rule_id < c.rules.size() ? Json(c.rules[n.rule_id].policy) : Json(nullptr);
+        paths.push_back(std::move(j));
+    }
+    out["paths"] = std::move(paths);
 
     Json scopes = Json::array();
     for (const auto& s : c.scopes) {

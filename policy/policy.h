@@ -154,6 +154,10 @@ struct CompiledRule {
     // Set when the rule resolved but is deliberately kept out of the maps
     // (the compiler warned why), e.g. "btrfs".
     std::string not_enforced_reason;
+    // The rule is also bound to its path (a NameEntry): the identity of the
+    // directory its file is in.  Set for a file rule whose directory exists,
+    // the file itself too or not yet; never for directory rules.
+    std::optional<FileIdentity> bound_dir;
 };
 
 // What the kernel's file map holds for one identity.
@@ -164,9 +168,25 @@ struct FileEntry {
     uint32_t scope = 0;
     bool audit = false;
     std::string path;  // resolved path, for humans
+    // The inode's generation when resolved (0: unknown): a later file that
+    // reuses the inode number is not this one (detail::inode_generation).
+    uint32_t generation = 0;
     // A directory rule (recursive: true): the kernel matches the directory
     // and everything below it (limits::max_dir_depth levels, same filesystem).
     bool directory = false;
+};
+
+// A file rule bound to its path (the kernel's bw_names map): whatever file
+// has the name `name` in the directory `dir` -- created, renamed or linked
+// there after the compile -- takes the rule, like the file it named.
+struct NameEntry {
+    FileIdentity dir;
+    std::string name;  // one path component
+    RuleKind kind = RuleKind::protect_all;
+    uint32_t rule_id = 0;
+    uint32_t scope = 0;
+    bool audit = false;
+    std::string path;  // resolved directory + "/" + name, for humans
 };
 
 // A directory above some file entry's file, up to "/": nothing may be
@@ -204,6 +224,7 @@ struct CompiledAllowlist {
     // Added for summaries: entries (as written) that do not exist (warned).
     std::vector<std::string> missing;
     std::vector<bool> directories;   // parallel to files: entry is a directory (allows everything below)
+    std::vector<uint32_t> generations;  // parallel to files: inode generation when resolved (0: unknown)
 };
 
 // Two exec allowlists whose scopes can hold the same process: such a process
@@ -236,6 +257,7 @@ struct CompiledPolicy {
     std::vector<CompiledPolicyInfo> policies;  // in input order
     std::vector<CompiledRule> rules;
     std::vector<FileEntry> files;  // one entry per identity (precedence applied)
+    std::vector<NameEntry> names;  // one entry per (directory, name) (precedence applied)
     std::vector<MountGuard> mount_guards;  // by identity, sorted
     std::vector<CompiledScope> scopes;
     std::vector<CompiledAllowlist> allowlists;

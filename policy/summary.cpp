@@ -82,7 +82,8 @@ public:
         in_force();
         out_ += "total: " + plural(c_.policies.size(), "policy", "policies") + ", " +
                 plural(c_.rules.size(), "rule", "rules") + ", " +
-                plural(c_.files.size(), "file identity", "file identities") + " enforced, " +
+                plural(c_.files.size(), "file identity", "file identities") + " and " +
+                plural(c_.names.size(), "path", "paths") + " enforced, " +
                 plural(c_.scopes.size(), "scope", "scopes") + ", " +
                 plural(c_.allowlists.size(), "exec allowlist", "exec allowlists") + ", " +
                 plural(not_found_, "path", "paths") + " not found\n";
@@ -143,6 +144,10 @@ private:
         }
         out_ += show(r.path);
         if (!r.identity) {
+            if (r.bound_dir) {
+                out_ += ": not there yet, bound to its path (a file that appears there takes the rule)\n";
+                return;
+            }
             ++not_found_;
             out_ += ": not found\n";
             return;

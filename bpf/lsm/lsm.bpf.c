@@ -65,10 +65,7 @@ static __always_inline int bw_lsm_act(const struct bw_view *v, struct bw_walk *w
 	r->action = w->rule.action;
 	r->rule_id = w->rule.rule_id;
 	r->generation = v->generation;
-	if (w->dir_match)
-		r->flags |= BW_EVF_DIR_MATCH;
-	if (w->truncated)
-		r->flags |= BW_EVF_WALK_TRUNCATED;
+	r->flags |= bw_walk_event_flags(w);
 	if (path)
 		bw_report(r, BW_PATH_D_PATH, path);
 	else

@@ -124,10 +124,7 @@ static __always_inline int fn(const struct bw_view *v, long fd)                 
 	r.open_flags = f_flags;                                                        \
 	if (writing)                                                                   \
 		r.flags |= BW_EVF_WRITE;                                               \
-	if (w.dir_match)                                                               \
-		r.flags |= BW_EVF_DIR_MATCH;                                           \
-	if (w.truncated)                                                               \
-		r.flags |= BW_EVF_WALK_TRUNCATED;                                      \
+	r.flags |= bw_walk_event_flags(&w);                                            \
 	bw_report(&r, BW_PATH_NAME, LD(dentry, d_name.name));                          \
 	return 0;                                                                      \
 }

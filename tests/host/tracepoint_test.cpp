@@ -69,6 +69,8 @@ void setup() {
     testenv::write_file(p("creat32-canary.txt"), "tripwire 3\n");
     testenv::write_file(p("neighbour.txt"), "harmless\n");
     testenv::write_file(p("secret.txt"), "secret\n");
+    testenv::write_file(p("replaced.txt"), "the first file\n");  // replaced by rename in a test
+    // later-canary.txt does not exist when the policy is loaded: its rule is bound to the path.
     testenv::write_file(p("unit-secret.txt"), "the unit's secret\n");
     g_unit = "bulwark-host-unit-" + std::to_string(getpid()) + ".service";
     link(p("canary.txt").c_str(), p("canary-hardlink").c_str());
@@ -78,7 +80,9 @@ void setup() {
     }
     testenv::write_file(p("policies/host.yaml"), "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-files\n"
                                                  "spec:\n  protectedFiles:\n    - path: " + p("secret.txt") +
+                                                 "\n    - path: " + p("replaced.txt") +
                                                  "\n  killOnOpen:\n    - path: " + p("canary.txt") +
+                                                 "\n    - path: " + p("later-canary.txt") +
                                                  "\n    - path: " + p("creat-canary.txt") +
                                                  "\n    - path: " + p("creat32-canary.txt") + "\n---\n" +
                                                  "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-exec\n"
@@ -313,6 +317,70 @@ TEST_CASE("a descriptor opened before the rule is reported as preexisting, and k
     char buf[16] = {};
     CHECK(pread(g_preexisting_fd, buf, sizeof(buf) - 1, 0) == 7);
     CHECK(std::string(buf) == "secret\n");
+}
+
+TEST_CASE("a file that appears at a rule's path after the load takes the rule at its first open", "[kill][path]") {
+    // Put there by rename (as an editor or installer does): the test process never opens it.
+    const std::string canary = p("later-canary.txt");
+    testenv::write_file(p("later.tmp"), "late tripwire\n");
+    // Control: the helper reads the file under its first name.
+    Outcome before = open_in_child([] { return open(p("later.tmp").c_str(), O_RDONLY); });
+    CHECK(before.exited);
+    CHECK(before.output == "late tripwire\n");
+    REQUIRE(rename(p("later.tmp").c_str(), canary.c_str()) == 0);
+    Outcome o = open_in_child([&] { return open(canary.c_str(), O_RDONLY); });
+    expect_killed(o, canary);
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["via_path"] == true);
+    CHECK(recs[0]["via_directory"] == false);
+    // Unlinked and created again, by another process: the new file is covered too.
+    REQUIRE(unlink(canary.c_str()) == 0);
+    Outcome creator = open_in_child([&] { return open(canary.c_str(), O_CREAT | O_WRONLY | O_EXCL, 0644); });
+    expect_killed(creator, canary);
+    struct stat st {};
+    CHECK(stat(canary.c_str(), &st) == 0);  // it was created; its creator died at the open
+    CHECK(st.st_size == 0);
+}
+
+TEST_CASE("a protected file replaced by rename (as passwd does) keeps its rule on the new file", "[protect][path]") {
+    const std::string path = p("replaced.txt");
+    struct stat first {};
+    REQUIRE(stat(path.c_str(), &first) == 0);
+    testenv::write_file(p("replaced.new"), "the second file\n");
+    REQUIRE(link(p("replaced.new").c_str(), p("replaced-second-name").c_str()) == 0);
+    REQUIRE(rename(p("replaced.new").c_str(), path.c_str()) == 0);
+    Outcome o = open_in_child([&] { return open(path.c_str(), O_RDONLY); });
+    expect_protect_killed(o);
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["path"] == path);
+    CHECK(recs[0]["via_path"] == true);
+    // Control: the helper reads the new file under its other name -- the
+    // rule is bound to the path, the new file's identity only at a reload.
+    Outcome other = open_in_child([] { return open(p("replaced-second-name").c_str(), O_RDONLY); });
+    CHECK(other.exited);
+    CHECK(other.output == "the second file\n");
+
+    // The first file is gone; a new, unrelated file that gets its inode
+    // number (ext4 hands a freed number out again soon) is not the file
+    // the rule was loaded with: its inode generation differs.
+    std::string reuser;
+    for (int i = 0; i < 500 && reuser.empty(); ++i) {
+        const std::string candidate = p("reuse-" + std::to_string(i));
+        testenv::write_file(candidate, "unrelated\n");
+        struct stat st {};
+        REQUIRE(stat(candidate.c_str(), &st) == 0);
+        if (st.st_ino == first.st_ino && st.st_dev == first.st_dev) reuser = candidate;
+    }
+    if (reuser.empty()) {
+        WARN("no new file got inode " << first.st_ino << " again in 500 tries: the reuse case was not exercised");
+    } else {
+        Outcome unrelated = open_in_child([&] { return open(reuser.c_str(), O_RDONLY); });
+        CHECK(unrelated.exited);
+        CHECK(unrelated.exit_code == 0);
+        CHECK(unrelated.output == "unrelated\n");
+    }
 }
 
 TEST_CASE("a process opening another file in the same directory lives", "[kill]") {

@@ -37,7 +37,7 @@ YAML
 "$ctl" check "$dir/good.yaml" >"$dir/out" 2>"$dir/err"
 expect "valid: exit status" 0 $?
 expect "valid: warning on stderr" \
-    "$dir/good.yaml:8:13: warning: path \"$dir/missing\" does not exist; rule not enforced until it does (re-resolved at reload)" \
+    "$dir/good.yaml:8:13: warning: path \"$dir/missing\" does not exist yet; the rule is bound to the path: a file created, renamed or linked there takes it from its first open" \
     "$(cat "$dir/err")"
 expect "valid: summary on stdout" "policy good (enforce) from $dir/good.yaml" "$(head -n 1 "$dir/out")"
 
@@ -65,10 +65,10 @@ print(*v) if isinstance(v, tuple) else print(v)' "$1" "$2" 2>&1
 "$ctl" check --json "$dir/good.yaml" >"$dir/out" 2>"$dir/err"
 expect "--json valid: exit status" 0 $?
 expect "--json valid: top-level keys" \
-    "['version', 'valid', 'errors', 'warnings', 'policies', 'rules', 'files', 'scopes', 'allowlists', 'allowlist_overlaps', 'diagnostics']" \
+    "['version', 'valid', 'errors', 'warnings', 'policies', 'rules', 'files', 'paths', 'scopes', 'allowlists', 'allowlist_overlaps', 'diagnostics']" \
     "$(json_field "$dir/out" 'list(j)')"
 expect "--json valid: valid" "True 0 1" "$(json_field "$dir/out" 'j["valid"], j["errors"], j["warnings"]')"
-expect "--json valid: rules" "killOnOpen enforced not_found" \
+expect "--json valid: rules" "killOnOpen enforced bound_to_path" \
     "$(json_field "$dir/out" '" ".join([j["rules"][0]["kind"], j["rules"][0]["status"], j["rules"][1]["status"]])')"
 expect "--json valid: file entry" "$dir/secret False 0" \
     "$(json_field "$dir/out" 'j["files"][0]["path"], j["files"][0]["directory"], j["files"][0]["rule"]')"

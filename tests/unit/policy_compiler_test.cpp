@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -14,6 +17,7 @@
 #include <catch2/catch.hpp>
 
 #include "policy/cgroups.h"
+#include "policy/identity.h"
 #include "policy/policy.h"
 #include "test_util.h"
 
@@ -54,6 +58,29 @@ std::string loc(const Location& l)
 }  // namespace
 
 // --------------------------------------------------------------- identity
+
+TEST_CASE("a rule's file carries its inode generation, read from its file handle", "[policy][identity]")
+{
+    TempDir dir;
+    const std::string file = dir.write("f", "x");
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    unsigned int version = 0;
+    const bool known = ::ioctl(fd, FS_IOC_GETVERSION, &version) == 0;  // the filesystem's own answer
+    ::close(fd);
+    const uint32_t gen = bulwark::policy::detail::inode_generation(file, inode_of(file));
+    if (known) {
+        CHECK(gen == version);
+        const CompiledPolicy cp = compile_text(with_dir(doc("p", "  protectedFiles:\n    - path: {dir}/f\n"), dir.path()));
+        REQUIRE(cp.files.size() == 1);
+        CHECK(cp.files[0].generation == version);
+    } else {
+        WARN("FS_IOC_GETVERSION is not supported on " << dir.path() << "; generation " << gen);
+    }
+    // Another inode number than the handle's: not believed.
+    CHECK(bulwark::policy::detail::inode_generation(file, inode_of(file) + 1) == 0);
+    CHECK(bulwark::policy::detail::inode_generation(dir / "missing", 1) == 0);
+}
 
 TEST_CASE("kernel dev encoding is major << 20 | minor, not glibc's st_dev", "[policy][identity]")
 {
@@ -163,7 +190,7 @@ TEST_CASE("audit mode sets the audit flag on files and allowlists", "[policy][co
     CHECK(cp.allowlists[0].audit);
 }
 
-TEST_CASE("a missing path is a warning and the rule stays without a file entry", "[policy][compiler]")
+TEST_CASE("a missing file is bound to its path; in a missing directory it is not enforced", "[policy][compiler]")
 {
     TempDir dir;
     const CompiledPolicy cp =
@@ -171,17 +198,57 @@ TEST_CASE("a missing path is a warning and the rule stays without a file entry",
     CHECK(cp.ok());
     CHECK(lines(cp.diagnostics) ==
           std::vector<std::string>{"c.yaml:7:13: warning: path \"" + dir / "nope" +
-                                   "\" does not exist; rule not enforced until it does (re-resolved at reload)"});
+                                   "\" does not exist yet; the rule is bound to the path: a file created, renamed "
+                                   "or linked there takes it from its first open"});
     REQUIRE(cp.rules.size() == 1);
     CHECK_FALSE(cp.rules[0].identity.has_value());
     CHECK(cp.files.empty());
+    struct stat st {};
+    REQUIRE(::stat(dir.path().c_str(), &st) == 0);
+    const FileIdentity dir_id{kernel_dev_from_st_dev(st.st_dev), st.st_ino};
+    REQUIRE(cp.rules[0].bound_dir.has_value());
+    CHECK(*cp.rules[0].bound_dir == dir_id);
+    REQUIRE(cp.names.size() == 1);
+    CHECK(cp.names[0].dir == dir_id);
+    CHECK(cp.names[0].name == "nope");
+    CHECK(cp.names[0].kind == RuleKind::protect_all);
+    CHECK(cp.names[0].rule_id == 0);
+    // Its directory is guarded against mounts like a file's.
+    CHECK(std::any_of(cp.mount_guards.begin(), cp.mount_guards.end(),
+                      [&](const MountGuard& g) { return g.id == dir_id; }));
 
-    // Below a regular file (ENOTDIR) counts as missing too.
+    // Below a missing directory, or a regular file (ENOTDIR): nothing to bind to.
     dir.write("file", "f");
-    const CompiledPolicy cp2 =
-        compile_text(with_dir(doc("p", "  killOnOpen:\n    - path: {dir}/file/x\n"), dir.path()));
+    const CompiledPolicy cp2 = compile_text(with_dir(
+        doc("p", "  killOnOpen:\n    - path: {dir}/file/x\n    - path: {dir}/no-dir/x\n"), dir.path()));
     CHECK(cp2.ok());
     CHECK(cp2.files.empty());
+    CHECK(cp2.names.empty());
+    CHECK(lines(cp2.diagnostics) ==
+          std::vector<std::string>{
+              "c.yaml:7:13: warning: path \"" + dir / "file/x" +
+                  "\" does not exist; rule not enforced until it does (re-resolved at reload)",
+              "c.yaml:8:13: warning: path \"" + dir / "no-dir/x" +
+                  "\" does not exist; rule not enforced until it does (re-resolved at reload)"});
+}
+
+TEST_CASE("a file rule is bound to its identity and to its path; a directory rule only to its identity",
+          "[policy][compiler]")
+{
+    TempDir dir;
+    const std::string file = dir.write("d/secret", "s");
+    const CompiledPolicy cp = compile_text(with_dir(
+        doc("p", "  protectedFiles:\n    - path: {dir}/d/secret\n      deny: write\n    - path: {dir}/d\n"
+                 "      recursive: true\n"),
+        dir.path()));
+    CHECK(cp.ok());
+    REQUIRE(cp.files.size() == 2);
+    REQUIRE(cp.names.size() == 1);
+    CHECK(cp.names[0].name == "secret");
+    CHECK(cp.names[0].kind == RuleKind::protect_write);
+    CHECK(cp.names[0].path == file);
+    CHECK(cp.rules[0].bound_dir.has_value());
+    CHECK_FALSE(cp.rules[1].bound_dir.has_value());
 }
 
 TEST_CASE("a symlink is enforced on its target, with a warning naming it", "[policy][compiler]")
@@ -866,7 +933,8 @@ TEST_CASE("summarize: every policy, scope and rule, then what is in force", "[po
         "policy host (enforce) from c.yaml\n"
         "  scope: whole host\n"
         "  rule 0 protectedFiles(write) " + f + ": " + id(f) + "\n"
-        "  rule 1 protectedFiles(all) " + dir / "nope" + ": not found\n"
+        "  rule 1 protectedFiles(all) " + dir / "nope" +
+            ": not there yet, bound to its path (a file that appears there takes the rule)\n"
         "  rule 2 protectedFiles(all) " + d + "/: directory and everything below it, " + id(d) + "\n"
         "  rule 3 execAllowlist index 0, 2 entries allowed\n"
         "    " + x + ": " + id(x) + "\n"
@@ -881,7 +949,8 @@ TEST_CASE("summarize: every policy, scope and rule, then what is in force", "[po
         "  " + f + ": writes denied (enforce, whole host; rule 0, policy host)\n"
         "  " + d + "/ and everything below it: every open denied (enforce, whole host; rule 2, policy host)\n"
         "  exec allowlist 0: 2 entries (enforce, whole host; rule 3, policy host)\n"
-        "total: 2 policies, 5 rules, 2 file identities enforced, 1 scope, 1 exec allowlist, 2 paths not found\n"
+        "total: 2 policies, 5 rules, 2 file identities and 2 paths enforced, 1 scope, 1 exec allowlist, 1 path not "
+        "found\n"
         "not covered: raw block-device access: whoever may open the device under a filesystem (root) reads and "
         "writes its bytes without opening the file (docs/policy.md, \"Out of a file policy's reach\")\n";
     CHECK(summarize(cp) == expected);
@@ -889,7 +958,7 @@ TEST_CASE("summarize: every policy, scope and rule, then what is in force", "[po
     CHECK(summarize(CompiledPolicy{}) ==
           "in force (after precedence):\n"
           "  nothing\n"
-          "total: 0 policies, 0 rules, 0 file identities enforced, 0 scopes, 0 exec allowlists, 0 paths not found\n");
+          "total: 0 policies, 0 rules, 0 file identities and 0 paths enforced, 0 scopes, 0 exec allowlists, 0 paths not found\n");
 }
 
 TEST_CASE("summarize: outranked rules, scoped entries, symlinks", "[policy][summary]")

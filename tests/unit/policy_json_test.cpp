@@ -77,7 +77,7 @@ spec:
     const ordered o = ordered::parse(text_out);
     const json j = json::parse(text_out);
     CHECK(keys(o) == std::vector<std::string>{"version", "valid", "errors", "warnings", "policies", "rules", "files",
-                                              "scopes", "allowlists", "allowlist_overlaps", "diagnostics"});
+                                              "paths", "scopes", "allowlists", "allowlist_overlaps", "diagnostics"});
     CHECK(j["version"] == 1);
     CHECK(j["valid"] == true);
     CHECK(j["errors"] == 0);
@@ -98,7 +98,7 @@ spec:
     const json& r0 = j["rules"][0];
     CHECK(keys(o["rules"][0]) == std::vector<std::string>{"id", "policy", "kind", "mode", "scope", "path", "file", "line",
                                                "column", "status", "resolved_path", "identity", "directory",
-                                               "shadowed_by", "outranked_by"});
+                                               "shadowed_by", "outranked_by", "bound_to_path"});
     CHECK(r0["id"] == 0);
     CHECK(r0["policy"] == "host");
     CHECK(r0["kind"] == "protectedFiles(write)");
@@ -121,7 +121,8 @@ spec:
     CHECK(r1["status"] == "enforced");
 
     const json& r2 = j["rules"][2];
-    CHECK(r2["status"] == "not_found");
+    CHECK(r2["status"] == "bound_to_path");  // not there yet; its directory is
+    CHECK(r2["bound_to_path"] == true);
     CHECK(r2["identity"] == nullptr);
     CHECK(r2["resolved_path"] == nullptr);
 

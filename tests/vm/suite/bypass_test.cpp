@@ -1140,25 +1140,30 @@ TEST_CASE("bw_state switched by a plain bpf() call is found, restored and report
 TEST_CASE("a generation's file map emptied behind bulwarkd's back is restored within seconds", "[tamper]") {
     restart_unguarded();
     const int state_fd = map_fd_named("bw_state");
-    const int files_fd = map_fd_named("bw_files");
     REQUIRE(state_fd >= 0);
-    REQUIRE(files_fd >= 0);
     const uint32_t zero = 0;
     bw_state st{};
     REQUIRE(bpf_map_lookup_elem(state_fd, &zero, &st) == 0);
-    uint32_t inner_id = 0;
-    REQUIRE(bpf_map_lookup_elem(files_fd, &st.active_slot, &inner_id) == 0);
-    const int inner = bpf_map_get_fd_by_id(inner_id);
-    REQUIRE(inner >= 0);
-    bw_file_key key{}, next{};
-    size_t deleted = 0;
-    while (bpf_map_get_next_key(inner, nullptr, &next) == 0) {  // the first key left
-        key = next;
-        if (bpf_map_delete_elem(inner, &key) != 0) break;
-        ++deleted;
-    }
-    CHECK(deleted >= 5);
-    close(inner);
+    // Every entry of the slot in force, by identity (bw_files) and by path (bw_names).
+    auto empty_inner = [&](const char* outer_name, size_t key_size) {
+        const int outer = map_fd_named(outer_name);
+        REQUIRE(outer >= 0);
+        uint32_t inner_id = 0;
+        REQUIRE(bpf_map_lookup_elem(outer, &st.active_slot, &inner_id) == 0);
+        const int inner = bpf_map_get_fd_by_id(inner_id);
+        close(outer);
+        REQUIRE(inner >= 0);
+        std::vector<unsigned char> next(key_size);
+        size_t deleted = 0;
+        while (bpf_map_get_next_key(inner, nullptr, next.data()) == 0) {  // the first key left
+            if (bpf_map_delete_elem(inner, next.data()) != 0) break;
+            ++deleted;
+        }
+        close(inner);
+        return deleted;
+    };
+    CHECK(empty_inner("bw_files", sizeof(bw_file_key)) >= 5);
+    CHECK(empty_inner("bw_names", sizeof(bw_name_key)) >= 1);
     // The attack works until bulwarkd notices: nothing matches now ...
     CHECK(errno_in_child([] { return long(open(p("secret.txt").c_str(), O_RDONLY)); }) == 0);
     // ... and its periodic check restores the policy without being asked.
@@ -1174,7 +1179,6 @@ TEST_CASE("a generation's file map emptied behind bulwarkd's back is restored wi
     CHECK(after["integrity"]["detail"].get<std::string>().find("sampled entries are missing or changed") !=
           std::string::npos);
     close(state_fd);
-    close(files_fd);
 }
 
 int main(int argc, char** argv) {

@@ -36,7 +36,7 @@ testenv::Daemon g_daemon;
 std::string p(const std::string& name) { return kDir + "/" + name; }
 
 void setup() {
-    for (const char* d : {"vault", "vault/sub", "docs", "bin", "etc", "policies"}) fs::create_directories(p(d));
+    for (const char* d : {"vault", "vault/sub", "docs", "bin", "etc", "paths", "policies"}) fs::create_directories(p(d));
     testenv::write_file(p("vault/a.txt"), "vault a\n");
     testenv::write_file(p("vault/sub/b.txt"), "vault b\n");
     testenv::write_file(p("docs/readme.txt"), kDocBytes);
@@ -47,6 +47,9 @@ void setup() {
     testenv::write_file(p("both.txt"), "both\n");
     testenv::write_file(p("outside.txt"), "moved in later\n");
     testenv::write_file(p("replacement.txt"), "replacement\n");
+    testenv::write_file(p("paths/neighbour.txt"), "next door\n");
+    testenv::write_file(p("paths/shadow"), "root:old-hash\n");
+    // paths/later.txt and paths/later-canary do not exist when the policy is loaded.
     for (const char* t : {"bin/tool", "other-tool"}) {
         fs::copy_file(g_self, p(t), fs::copy_options::overwrite_existing);
         chmod(p(t).c_str(), 0755);
@@ -105,6 +108,26 @@ spec:
     # the programs' loader and libraries: they are mapped executable
     - /usr/lib/x86_64-linux-gnu/
     - /usr/lib64/
+)");
+    testenv::write_file(p("policies/30-paths.yaml"), R"(apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: pl-paths
+spec:
+  protectedFiles:
+    - path: /tmp/pl/paths/later.txt
+    - path: /tmp/pl/paths/renamed-in.txt
+  killOnOpen:
+    - path: /tmp/pl/paths/later-canary
+---
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: pl-paths-audit
+spec:
+  mode: audit
+  protectedFiles:
+    - path: /tmp/pl/paths/shadow
 )");
     testenv::write_file(p("bulwark.yaml"), "policyDir: /tmp/pl/policies\nauditLog: /tmp/pl/audit.jsonl\nmode: lsm\n");
 }
@@ -213,6 +236,57 @@ TEST_CASE("a write-protected file and a kill-on-open file cannot be removed or r
     CHECK(child_errno([] { return rc_errno(rename(p("replacement.txt").c_str(), p("canary.txt").c_str())); }) ==
           EPERM);
     CHECK(testenv::read_file(p("single.txt")) == "single\n");
+}
+
+TEST_CASE("a file that appears at a rule's path after the load is refused at its first open", "[paths]") {
+    // Control: the same helper reads a file next to it.
+    CHECK(child_errno([] { return testenv::open_errno(p("paths/neighbour.txt"), O_RDONLY); }) == 0);
+    // Created without being opened (mknod), then opened by another process.
+    REQUIRE(mknod(p("paths/later.txt").c_str(), S_IFREG | 0644, 0) == 0);
+    json r = denied([] { return testenv::open_errno(p("paths/later.txt"), O_RDONLY); });
+    CHECK(r["kind"] == "file_open");
+    CHECK(r["policy"] == "pl-paths");
+    CHECK(r["path"] == p("paths/later.txt"));
+    CHECK(r["via_path"] == true);
+    // From then on it is guarded like a file the policy found: it cannot be removed.
+    CHECK(child_errno([] { return rc_errno(unlink(p("paths/later.txt").c_str())); }) == EPERM);
+    // Put at another rule's path by rename, with content: refused too.
+    testenv::write_file(p("paths/later.tmp"), "written elsewhere\n");
+    CHECK(child_errno([] { return testenv::open_errno(p("paths/later.tmp"), O_RDONLY); }) == 0);  // control
+    REQUIRE(rename(p("paths/later.tmp").c_str(), p("paths/renamed-in.txt").c_str()) == 0);
+    CHECK(child_errno([] { return testenv::open_errno(p("paths/renamed-in.txt"), O_RDONLY); }) == EPERM);
+    // A kill-on-open path: its first opener dies and reads nothing.
+    REQUIRE(mknod(p("paths/later-canary").c_str(), S_IFREG | 0644, 0) == 0);
+    Outcome o = testenv::run_child([](int out) {
+        int fd = open(p("paths/later-canary").c_str(), O_RDONLY);
+        if (fd >= 0) (void)!write(out, "opened", 6);
+        return 0;
+    });
+    CHECK(o.signaled);
+    CHECK(o.signal == SIGKILL);
+    CHECK(o.output.empty());
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["action"] == "killed");
+    CHECK(recs[0]["via_path"] == true);
+}
+
+TEST_CASE("an audited file replaced as passwd does (write a new file, rename it over) stays audited", "[paths]") {
+    const std::string path = p("paths/shadow");
+    testenv::write_file(p("paths/nshadow"), "root:new-hash\n");
+    REQUIRE(rename(p("paths/nshadow").c_str(), path.c_str()) == 0);  // audit mode: allowed
+    Outcome o = testenv::run_child([&](int out) {
+        std::string s = testenv::read_file(path);
+        return write(out, s.data(), s.size()) == ssize_t(s.size()) ? 0 : 1;
+    });
+    CHECK(o.exit_code == 0);
+    CHECK(o.output == "root:new-hash\n");  // the new file's bytes: it was read
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["action"] == "allowed-by-audit");
+    CHECK(recs[0]["policy"] == "pl-paths-audit");
+    CHECK(recs[0]["path"] == path);
+    CHECK(recs[0]["via_path"] == true);
 }
 
 TEST_CASE("a scoped policy applies inside its cgroup and not outside", "[scope]") {
