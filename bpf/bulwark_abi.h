@@ -115,6 +115,7 @@ enum bw_verdict {
 #define BW_EVF_RECEIVED (1u << 6)       /* file_open: a descriptor received (SCM_RIGHTS, pidfd_getfd) */
 #define BW_EVF_MMAP_EXEC (1u << 7)      /* exec: a file mapped executable (mmap, mprotect), not execve */
 #define BW_EVF_NAME_MATCH (1u << 8)     /* matched by the rule's path (its directory and name), not its identity */
+#define BW_EVF_CONTENT_CHANGED (1u << 9) /* exec: an allowlisted file changed in place since it was trusted */
 
 /* Map key of the file maps: a file identity.  dev uses the kernel's
  * encoding (major << 20 | minor), not glibc's st_dev. */
@@ -136,6 +137,29 @@ struct bw_file_rule {
 	__u32 generation;
 	__u32 _pad;
 };
+
+/* Trust follows content (LSM mode, bpf/content.bpf.h), two maps of their
+ * own, not per generation, keyed by bw_file_key:
+ * bw_exec_changed: an allowlisted file written in place (opened for
+ * writing, truncated) by anyone but a trusted installer.  Its allowlist
+ * entry no longer counts for that inode (of that generation, igen) until a
+ * trusted installer replaces it. */
+struct bw_content_change {
+	__u32 igen;   /* the inode's i_generation */
+	__u32 tgid;   /* who wrote it first */
+};
+#define BW_CONTENT_CHANGES_MAX 16384
+
+/* bw_exec_installed: a file a trusted installer (dpkg) renamed over an
+ * allowlisted file: it takes that file's allowlists, in the generation in
+ * force when it was installed (allowlist bits are per generation; the next
+ * compile finds it at its path). */
+struct bw_installed {
+	__u64 allowlists;
+	__u32 igen;       /* the new inode's i_generation */
+	__u32 generation; /* the generation whose allowlist bits these are */
+};
+#define BW_INSTALLED_MAX 16384
 
 /* Map key of the name map (bw_names): a file rule's path as the kernel
  * sees it -- the identity of the directory it names and a hash of its last
@@ -359,6 +383,8 @@ static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 static_assert(sizeof(struct bw_file_rule) == 24, "bw_file_rule layout");
 static_assert(sizeof(struct bw_exec_allow) == 16, "bw_exec_allow layout");
 static_assert(sizeof(struct bw_name_key) == 32, "bw_name_key layout");
+static_assert(sizeof(struct bw_content_change) == 8, "bw_content_change layout");
+static_assert(sizeof(struct bw_installed) == 16, "bw_installed layout");
 static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
 static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
@@ -373,6 +399,8 @@ _Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
 _Static_assert(sizeof(struct bw_file_rule) == 24, "bw_file_rule layout");
 _Static_assert(sizeof(struct bw_exec_allow) == 16, "bw_exec_allow layout");
 _Static_assert(sizeof(struct bw_name_key) == 32, "bw_name_key layout");
+_Static_assert(sizeof(struct bw_content_change) == 8, "bw_content_change layout");
+_Static_assert(sizeof(struct bw_installed) == 16, "bw_installed layout");
 _Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
 _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");

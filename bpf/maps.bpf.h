@@ -154,6 +154,22 @@ struct {
 	__type(value, __u32);
 } bw_self_files SEC(".maps");
 
+/* Trust follows content (bulwark_abi.h, bpf/content.bpf.h): written by the
+ * LSM object; read by every exec check. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BW_CONTENT_CHANGES_MAX);
+	__type(key, struct bw_file_key);
+	__type(value, struct bw_content_change);
+} bw_exec_changed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BW_INSTALLED_MAX);
+	__type(key, struct bw_file_key);
+	__type(value, struct bw_installed);
+} bw_exec_installed SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20); /* resized by the daemon before load */
@@ -184,6 +200,8 @@ const volatile struct {
 	struct bw_file_key file_key;
 	struct bw_file_rule file_rule;
 	struct bw_name_key name_key;
+	struct bw_content_change content_change;
+	struct bw_installed installed;
 	struct bw_exec_allow exec_allow;
 	struct bw_scope_mask scope_mask;
 	struct bw_gen_config gen_config;

@@ -25,6 +25,7 @@
 
 struct bw_walk {
 	__u32 slot;
+	__u32 generation; /* of the slot */
 	__u32 what;      /* BW_WALK_* */
 	__u64 dev;       /* the file's device: its key's first half */
 	__u64 scopes;    /* the task's scope bits, once scopes_known */
@@ -35,6 +36,7 @@ struct bw_walk {
 	__u32 name_match; /* it came from the file's path (bw_names), not its identity */
 	__u32 scopes_known;
 	__u32 truncated; /* ancestors were left unchecked */
+	__u32 content_changed; /* exec: the file's own entry lost its trust (bw_exec_changed) */
 };
 
 /* The scope bits (of the generation in `slot`) that hold the current task:
@@ -115,9 +117,25 @@ __noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 gen,
 	if (w->what & BW_WALK_EXEC) {
 		void *exec = bpf_map_lookup_elem(&bw_exec, &slot);
 		struct bw_exec_allow *a = exec ? bpf_map_lookup_elem(exec, &key) : NULL;
+		struct bw_content_change *c;
+		struct bw_installed *in;
+		__u64 bits = 0;
 
 		if (a && bw_same_generation(a->generation, gen))
-			w->allowed |= a->allowlists;
+			bits = a->allowlists;
+		if (depth > 0) { /* a directory's entry: what is below it may change */
+			w->allowed |= bits;
+			return 0;
+		}
+		in = bpf_map_lookup_elem(&bw_exec_installed, &key);
+		if (in && in->generation == w->generation && bw_same_generation(in->igen, gen))
+			bits |= in->allowlists;
+		c = bits ? bpf_map_lookup_elem(&bw_exec_changed, &key) : NULL;
+		if (c && c->igen == gen) {
+			w->content_changed = 1; /* changed in place since trusted */
+			return 0;
+		}
+		w->allowed |= bits;
 	}
 	return 0;
 }
@@ -182,7 +200,7 @@ __noinline int bw_name_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u64 name
 static __always_inline __u32 bw_walk_event_flags(const struct bw_walk *w)
 {
 	return (w->dir_match ? BW_EVF_DIR_MATCH : 0) | (w->name_match ? BW_EVF_NAME_MATCH : 0) |
-	       (w->truncated ? BW_EVF_WALK_TRUNCATED : 0);
+	       (w->truncated ? BW_EVF_WALK_TRUNCATED : 0) | (w->content_changed ? BW_EVF_CONTENT_CHANGED : 0);
 }
 
 /* May (dev, ino) be a directory rule's identity?  False is certain; true
@@ -223,6 +241,7 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
                                                                                        \
 	__builtin_memset(w, 0, sizeof(*w));                                            \
 	w->slot = v->slot;                                                             \
+	w->generation = v->generation;                                                 \
 	w->what = what;                                                                \
 	if (!dentry)                                                                   \
 		return;                                                                \

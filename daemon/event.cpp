@@ -181,6 +181,7 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_BPF_LOAD) j["prog_type"] = r.arg;
     j["via_directory"] = (r.flags & BW_EVF_DIR_MATCH) != 0;
     j["via_path"] = (r.flags & BW_EVF_NAME_MATCH) != 0;
+    if (r.kind == BW_EV_EXEC) j["content_changed"] = (r.flags & BW_EVF_CONTENT_CHANGED) != 0;
     if (ctx.rule) {
         j["policy"] = ctx.rule->policy;
         j["policy_mode"] = policy::to_string(ctx.rule->mode);
@@ -287,6 +288,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     w.num("cgroup_id", r.cgroup_id);
     if (r.kind == BW_EV_TAMPER && r.op == BW_OP_SELF_FILE) w.str("change", change_name(ev));
     w.str("comm", ev.comm);
+    if (r.kind == BW_EV_EXEC) w.boolean("content_changed", (r.flags & BW_EVF_CONTENT_CHANGED) != 0);
     w.str("dev", policy::format_kernel_dev(r.dev));
     if (enr) w.str_or_null("exe", enr->exe);
     if (r.kind == BW_EV_PREEXISTING) w.num("fd", uint64_t(r.fd));

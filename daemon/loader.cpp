@@ -230,7 +230,11 @@ using LsmEnforcerBase = SkeletonEnforcer<bulwark_lsm, bulwark_lsm__destroy>;
 class LsmEnforcer final : public LsmEnforcerBase {
 public:
     using LsmEnforcerBase::LsmEnforcerBase;
-    std::vector<Limitation> limitations() const override { return {}; }
+    std::vector<Limitation> limitations() const override {
+        return {{"execAllowlist",
+                 "an allowlisted file written in place through a descriptor opened before the policy was loaded "
+                 "keeps its trust (writes are followed from their open)"}};
+    }
 };
 
 using TpEnforcerBase = SkeletonEnforcer<bulwark_tracepoint, bulwark_tracepoint__destroy>;
@@ -261,7 +265,8 @@ public:
             {"execAllowlist",
              "the exec succeeds and the process is killed before its first instruction; for a script only its "
              "interpreter is checked; code mapped executable without an exec (ld.so run directly, LD_PRELOAD, "
-             "dlopen) is not seen"},
+             "dlopen) is not seen; content is not followed: an allowlisted program replaced by a package upgrade "
+             "is refused until a reload, one rewritten in place runs as trusted"},
         };
     }
 

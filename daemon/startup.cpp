@@ -231,7 +231,7 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
         for (const auto& h : d->enforcer_->attached()) hooks += (hooks.empty() ? "" : ", ") + h;
         loader_log->info("{} mode: attached {}", to_string(d->mode_), hooks);
         for (const auto& l : d->enforcer_->limitations())
-            loader_log->warn("tracepoint mode, {}: {}", l.rule_kind, l.text);
+            loader_log->warn("{} mode, {}: {}", to_string(d->mode_), l.rule_kind, l.text);
     }
 
     // Descriptors opened before this generation, while a previous

@@ -22,7 +22,8 @@
  *   inode_removexattr
  *   sb_mount, move_mount           nothing is mounted over a guarded path
  *                                  or a directory above one (host mount
- *                                  namespace; bw_mounts)
+ *                                  namespace; bw_mounts), and such a
+ *                                  directory is not renamed (inode_rename)
  *   iter/task_file                 descriptors open when a generation comes
  *                                  into force (preexisting.bpf.h)
  *   bpf_map, bpf_prog, bpf,        bulwark itself (self.bpf.h): descriptors
@@ -38,6 +39,7 @@
  */
 #include "../preexisting.bpf.h"
 #include "../self.bpf.h"
+#include "../content.bpf.h"
 #include "../units.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -109,7 +111,10 @@ int BPF_PROG(bw_lsm_file_open, struct file *file, int ret)
 		return ret;
 	if (bw_opens_for_writing(file) && (ret = bw_self_guard_file(file->f_inode, BW_OP_NONE, &file->f_path, NULL)))
 		return ret;
-	return bw_check_open(file, 0);
+	ret = bw_check_open(file, 0);
+	if (ret || !bw_opens_for_writing(file))
+		return ret;
+	return bw_content_write(file->f_inode); /* an allowlisted file's bytes may change */
 }
 
 /* A descriptor another process opened arrives (SCM_RIGHTS, pidfd_getfd,
@@ -185,7 +190,7 @@ static __always_inline int bw_check_exec(struct file *file, const struct path *p
 	r.verdict = hit.enforce ? BW_VERDICT_DENIED : BW_VERDICT_AUDITED;
 	r.rule_id = hit.rule_id;
 	r.generation = v.generation;
-	r.flags = ev_flags | (w.truncated ? BW_EVF_WALK_TRUNCATED : 0);
+	r.flags = ev_flags | bw_walk_event_flags(&w);
 	if (path)
 		bw_report(&r, BW_PATH_D_PATH, path);
 	else
@@ -239,6 +244,33 @@ static __always_inline int bw_guard_change(const struct bw_view *v, struct dentr
 	return bw_lsm_act(v, &w, &r, false, NULL, dentry);
 }
 
+/* `d` is a directory above some rule's file (bw_mounts): moving it, or
+ * mounting over it, would take the file away from the rule's path or serve
+ * another file there.  Refused (reported: an audit rule's only reported)
+ * as change `op`. */
+static __always_inline int bw_guard_ancestor(const struct bw_view *v, struct dentry *d, __u32 op)
+{
+	struct bw_report r = {};
+	struct bw_mount_guard *g;
+	__u32 slot = v->slot;
+	void *mounts;
+
+	r.key = bw_key_of_inode(d->d_inode);
+	mounts = bpf_map_lookup_elem(&bw_mounts, &slot);
+	g = mounts ? bpf_map_lookup_elem(mounts, &r.key) : NULL;
+	if (!g)
+		return 0;
+	r.kind = BW_EV_FILE_CHANGE;
+	r.op = op;
+	r.flags = BW_EVF_WRITE | BW_EVF_DIR_MATCH;
+	r.action = g->action;
+	r.rule_id = g->rule_id;
+	r.generation = v->generation;
+	r.verdict = (g->flags & BW_RULE_AUDIT) ? BW_VERDICT_AUDITED : BW_VERDICT_DENIED;
+	bw_report(&r, BW_PATH_NAME, d->d_name.name);
+	return r.verdict == BW_VERDICT_AUDITED ? 0 : -BW_EPERM;
+}
+
 /* A change `op` of `dentry`'s file: bulwark's own files first (self.bpf.h),
  * then the rules of the generation in force. */
 static __always_inline int bw_guard(__u32 op, struct dentry *dentry)
@@ -289,9 +321,19 @@ int BPF_PROG(bw_lsm_inode_rename, struct inode *old_dir, struct dentry *old_dent
 	ret = bw_guard_change(&v, old_dentry, BW_OP_RENAME_FROM);
 	if (ret)
 		return ret;
+	/* A directory above a rule's file keeps its name (and so the file its
+	 * path): else the file would be where no rule's path is (at the next
+	 * reload: not found) and a decoy could take its path. */
+	if ((v.cfg->flags & BW_CFG_FILES) && (ret = bw_guard_ancestor(&v, old_dentry, BW_OP_RENAME_FROM)))
+		return ret;
 	if (!new_dentry->d_inode)
 		return 0; /* nothing there to replace */
-	return bw_guard_change(&v, new_dentry, BW_OP_RENAME_OVER);
+	if ((v.cfg->flags & BW_CFG_FILES) && (ret = bw_guard_ancestor(&v, new_dentry, BW_OP_RENAME_OVER)))
+		return ret; /* RENAME_EXCHANGE moves it too */
+	ret = bw_guard_change(&v, new_dentry, BW_OP_RENAME_OVER);
+	if (!ret)
+		bw_content_rename(&v, old_dentry->d_inode, new_dentry->d_inode);
+	return ret;
 }
 
 SEC("lsm/inode_link")
@@ -304,7 +346,9 @@ int BPF_PROG(bw_lsm_inode_link, struct dentry *old_dentry, struct inode *dir, st
 SEC("lsm/path_truncate")
 int BPF_PROG(bw_lsm_path_truncate, const struct path *path, int ret)
 {
-	return ret ? ret : BW_GUARD(BW_OP_TRUNCATE, path->dentry);
+	if (ret || (ret = BW_GUARD(BW_OP_TRUNCATE, path->dentry)))
+		return ret;
+	return bw_content_write(path->dentry->d_inode);
 }
 
 SEC("lsm/path_chmod")
@@ -363,10 +407,7 @@ static __always_inline bool bw_in_host_mnt_ns(void)
  * mount namespaces change only their own view (docs/policy.md). */
 static __always_inline int bw_guard_mountpoint(struct dentry *mp)
 {
-	struct bw_report r = {};
-	struct bw_mount_guard *g;
 	struct bw_view v;
-	void *mounts;
 	int ret;
 
 	if (!mp || !mp->d_inode || !bw_in_host_mnt_ns())
@@ -378,20 +419,7 @@ static __always_inline int bw_guard_mountpoint(struct dentry *mp)
 	ret = bw_guard_change(&v, mp, BW_OP_MOUNT);
 	if (ret)
 		return ret;
-	r.key = bw_key_of_inode(mp->d_inode);
-	mounts = bpf_map_lookup_elem(&bw_mounts, &v.slot);
-	g = mounts ? bpf_map_lookup_elem(mounts, &r.key) : NULL;
-	if (!g)
-		return 0;
-	r.kind = BW_EV_FILE_CHANGE;
-	r.op = BW_OP_MOUNT;
-	r.flags = BW_EVF_WRITE | BW_EVF_DIR_MATCH;
-	r.action = g->action;
-	r.rule_id = g->rule_id;
-	r.generation = v.generation;
-	r.verdict = (g->flags & BW_RULE_AUDIT) ? BW_VERDICT_AUDITED : BW_VERDICT_DENIED;
-	bw_report(&r, BW_PATH_NAME, mp->d_name.name);
-	return r.verdict == BW_VERDICT_AUDITED ? 0 : -BW_EPERM;
+	return bw_guard_ancestor(&v, mp, BW_OP_MOUNT);
 }
 
 SEC("lsm/sb_mount")

@@ -263,8 +263,7 @@ int BPF_PROG(bw_tp_exec, struct task_struct *p, int old_pid, struct linux_binprm
 	r.kind = BW_EV_EXEC;
 	r.rule_id = hit.rule_id;
 	r.generation = v.generation;
-	if (w.truncated)
-		r.flags |= BW_EVF_WALK_TRUNCATED;
+	r.flags |= bw_walk_event_flags(&w);
 	bw_report(&r, BW_PATH_STRING, bprm->filename);
 	return 0;
 }

@@ -67,6 +67,9 @@ const std::map<std::string, Layout>& userspace_layouts() {
                                                      MEMBER(bw_mount_guard, flags), MEMBER(bw_mount_guard, _pad)}}},
         {"bw_mark", {sizeof(bw_mark), {MEMBER(bw_mark, generation), MEMBER(bw_mark, _pad)}}},
         {"bw_preexisting", {sizeof(bw_preexisting), {MEMBER(bw_preexisting, tgid), MEMBER(bw_preexisting, fd)}}},
+        {"bw_content_change", {sizeof(bw_content_change), {MEMBER(bw_content_change, igen), MEMBER(bw_content_change, tgid)}}},
+        {"bw_installed", {sizeof(bw_installed), {MEMBER(bw_installed, allowlists), MEMBER(bw_installed, igen),
+                                                 MEMBER(bw_installed, generation)}}},
         {"bw_btrfs_layout", {sizeof(bw_btrfs_layout), {MEMBER(bw_btrfs_layout, known), MEMBER(bw_btrfs_layout, inode_vfs_inode),
                                                        MEMBER(bw_btrfs_layout, inode_root), MEMBER(bw_btrfs_layout, root_anon_dev)}}},
     };

@@ -5,6 +5,8 @@
 #   3 edit policy, `systemctl reload` -> new rule denies, old rule holds
 #   3b a unit-scoped policy loaded while the unit is stopped holds at its
 #     start and at each restart, with no reload; another unit is outside
+#   3c dpkg upgrades an allowlisted program: it runs with no reload; a root
+#     shell's in-place rewrite of it does not run; a reinstall runs again
 #   4 invalid policy -> `systemctl reload` fails, error with line:column in the
 #     journal, previous rules still enforced
 #   5 a root shell's `kill -STOP` / `kill -9` are refused (self-protection:
@@ -110,6 +112,67 @@ for start in 1 2 3; do
 done
 check "the unit's own log says why" sh -c "journalctl -u bwscope.service --no-pager | grep -q 'Operation not permitted'"
 check_eq "no reload meanwhile: the generation is the same" "$gen_before" "$(generation)"
+
+echo "# 3c: trust follows content: dpkg upgrades an allowlisted program, no reload; an in-place rewrite is refused"
+build_bwprog() {  # VERSION: a tiny package shipping /usr/local/bin/bwprog
+    local d=/tmp/bwprog-$1
+    mkdir -p "$d/DEBIAN" "$d/usr/local/bin"
+    printf 'Package: bwprog\nVersion: %s\nArchitecture: all\nMaintainer: bulwark tests <tests@localhost>\nDescription: bulwark test: an allowlisted program\n' "$1" >"$d/DEBIAN/control"
+    printf '#!/bin/sh\necho "bwprog version %s"\n' "$1" >"$d/usr/local/bin/bwprog"
+    chmod 0755 "$d/usr/local/bin/bwprog"
+    dpkg-deb --root-owner-group --build "$d" "/tmp/bwprog_$1.deb" >/dev/null
+}
+build_bwprog 1
+build_bwprog 2
+check "dpkg -i installs bwprog 1" sh -c "dpkg -i /tmp/bwprog_1.deb >/tmp/bwprog.log 2>&1"
+cat > /etc/systemd/system/bwexec.service <<'UNIT'
+[Unit]
+Description=bulwark test: runs an allowlisted program
+[Service]
+Type=oneshot
+ExecStart=/usr/local/bin/bwprog
+UNIT
+systemctl daemon-reload
+cat > /etc/bulwark/policies.d/exec.yaml <<'YAML'
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: exec-bwprog
+spec:
+  scope:
+    units: [bwexec.service]
+  execAllowlist:
+    - /usr/local/bin/bwprog
+    - /usr/bin/
+    - /usr/lib/
+    - /usr/lib64/
+YAML
+check "systemctl reload bulwark with the allowlist succeeds" systemctl reload bulwark.service
+ran() { journalctl -u bwexec.service --no-pager | grep -c "bwprog version $1"; }
+why_not() { journalctl -u bulwark -o cat --no-pager | grep -F exec-bwprog | tail -n 3 | sed 's/^/#   /'; }
+gen_before=$(generation)
+check "bwexec.service runs bwprog 1 (allowlisted)" systemctl start bwexec.service || why_not
+check_eq "... its output is version 1's" 1 "$(ran 1)"
+check "dpkg -i upgrades bwprog to 2, no reload" sh -c "dpkg -i /tmp/bwprog_2.deb >>/tmp/bwprog.log 2>&1"
+check "bwexec.service runs the upgraded bwprog" systemctl start bwexec.service || why_not
+check_eq "... its output is version 2's" 1 "$(ran 2)"
+check_eq "no reload meanwhile: the generation is the same" "$gen_before" "$(generation)"
+ino_before=$(stat -c %i /usr/local/bin/bwprog)
+sh -c 'printf "#!/bin/sh\necho bwprog version evil\n" > /usr/local/bin/bwprog'
+check_eq "a root shell rewrote it in place (same inode)" "$ino_before" "$(stat -c %i /usr/local/bin/bwprog)"
+check_fails "bwexec.service can no longer run it" systemctl start bwexec.service
+check_eq "... the rewritten bytes never ran" 0 "$(ran evil)"
+content_denial() { journalctl -u bulwark -o json --no-pager | grep -F '"BULWARK_POLICY":"exec-bwprog"' | grep -qF '"BULWARK_ACTION":"denied"'; }
+wait_until 20 "... the exec denial is in the journal" content_denial
+wait_until 10 "... and in the audit log, content_changed" sh -c "grep '\"policy\":\"exec-bwprog\"' /var/log/bulwark/audit.jsonl | grep -q '\"content_changed\":true'"
+check "dpkg -i reinstalls bwprog 2" sh -c "dpkg -i /tmp/bwprog_2.deb >>/tmp/bwprog.log 2>&1"
+check "bwexec.service runs the reinstalled bwprog" systemctl start bwexec.service || why_not
+check_eq "... version 2's output again" 2 "$(ran 2)"
+check_eq "still no reload" "$gen_before" "$(generation)"
+dpkg --purge bwprog >>/tmp/bwprog.log 2>&1
+rm -f /etc/bulwark/policies.d/exec.yaml /etc/systemd/system/bwexec.service
+systemctl daemon-reload
+check "systemctl reload bulwark without the allowlist succeeds" systemctl reload bulwark.service
 
 echo "# 4: an invalid policy is refused"
 cat > /etc/bulwark/policies.d/broken.yaml <<'YAML'

@@ -11,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -50,7 +51,7 @@ void setup() {
     testenv::write_file(p("paths/neighbour.txt"), "next door\n");
     testenv::write_file(p("paths/shadow"), "root:old-hash\n");
     // paths/later.txt and paths/later-canary do not exist when the policy is loaded.
-    for (const char* t : {"bin/tool", "other-tool"}) {
+    for (const char* t : {"bin/tool", "other-tool", "exact-tool", "exact-tool-2"}) {
         fs::copy_file(g_self, p(t), fs::copy_options::overwrite_existing);
         chmod(p(t).c_str(), 0755);
     }
@@ -105,6 +106,8 @@ spec:
     cgroups: [/sys/fs/cgroup/plexec]
   execAllowlist:
     - /tmp/pl/bin/
+    - /tmp/pl/exact-tool
+    - /tmp/pl/exact-tool-2
     # the programs' loader and libraries: they are mapped executable
     - /usr/lib/x86_64-linux-gnu/
     - /usr/lib64/
@@ -271,6 +274,26 @@ TEST_CASE("a file that appears at a rule's path after the load is refused at its
     CHECK(recs[0]["via_path"] == true);
 }
 
+TEST_CASE("a directory above a rule's file cannot be renamed; one above no rule can", "[paths][write]") {
+    fs::create_directories(p("paths-sibling/inner"));
+    // Control: the helper renames a directory no rule's file is below.
+    CHECK(child_errno([] { return rc_errno(rename(p("paths-sibling").c_str(), p("paths-sibling2").c_str())); }) == 0);
+    CHECK(fs::exists(p("paths-sibling2/inner")));
+    json r = denied([] { return rc_errno(rename(p("paths").c_str(), p("paths-moved").c_str())); });
+    CHECK(r["kind"] == "file_change");
+    CHECK(r["op"] == "rename");
+    CHECK(r["via_directory"] == true);
+    CHECK(r["name"] == "paths");
+    CHECK(fs::exists(p("paths/neighbour.txt")));
+    CHECK_FALSE(fs::exists(p("paths-moved")));
+    // Swapping it with another directory moves it too.
+    CHECK(child_errno([] {
+              return rc_errno(renameat2(AT_FDCWD, p("paths-sibling2").c_str(), AT_FDCWD, p("paths").c_str(),
+                                        RENAME_EXCHANGE));
+          }) == EPERM);
+    CHECK(fs::exists(p("paths/neighbour.txt")));
+}
+
 TEST_CASE("an audited file replaced as passwd does (write a new file, rename it over) stays audited", "[paths]") {
     const std::string path = p("paths/shadow");
     testenv::write_file(p("paths/nshadow"), "root:new-hash\n");
@@ -331,6 +354,38 @@ TEST_CASE("the same file in an audit and an enforce policy is enforced", "[prece
 namespace {
 int exec_in(const std::string& path, const std::string& cgroup) { return testenv::exec_status(path, cgroup); }
 }  // namespace
+
+TEST_CASE("an allowlisted program rewritten in place is no longer trusted; one left alone still is", "[exec][content]") {
+    CHECK(exec_in(p("exact-tool"), kExecScope) == kToolExit);  // control: trusted as loaded
+    CHECK(exec_in(p("exact-tool-2"), kExecScope) == kToolExit);
+    struct stat before {};
+    REQUIRE(stat(p("exact-tool").c_str(), &before) == 0);
+    // Its bytes rewritten in place (same inode) by a process that is no trusted installer.
+    Outcome writer = testenv::run_child([](int) {
+        const std::string bytes = testenv::read_file(g_self);
+        int fd = open(p("exact-tool").c_str(), O_WRONLY);
+        if (fd < 0) return 100 + errno;
+        const bool ok = pwrite(fd, bytes.data(), bytes.size(), 0) == ssize_t(bytes.size());
+        close(fd);
+        return ok ? 0 : 1;
+    });
+    CHECK(writer.exit_code == 0);
+    struct stat after {};
+    REQUIRE(stat(p("exact-tool").c_str(), &after) == 0);
+    CHECK(after.st_ino == before.st_ino);
+    Outcome o = testenv::run_child([](int) {
+        testenv::join_cgroup(kExecScope);
+        execl(p("exact-tool").c_str(), p("exact-tool").c_str(), testenv::kToolArg, nullptr);
+        return 200 + errno;
+    });
+    CHECK(o.exit_code == 200 + EPERM);
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    CHECK(recs[0]["kind"] == "exec");
+    CHECK(recs[0]["action"] == "denied");
+    CHECK(recs[0]["content_changed"] == true);
+    CHECK(exec_in(p("exact-tool-2"), kExecScope) == kToolExit);  // the one left alone
+}
 
 TEST_CASE("an allowlisted directory allows everything below it, also added later", "[exec]") {
     CHECK(exec_in(p("bin/tool"), kExecScope) == kToolExit);

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * content.bpf.h — trust follows content (LSM mode).  An exec allowlist
+ * trusts a file as it was when the policy was compiled.  Written in place
+ * afterwards (opened for writing, truncated) by anyone but a trusted
+ * installer, its own allowlist entry stops counting (bw_exec_changed); a
+ * file a trusted installer renames over an allowlisted one takes its
+ * allowlists (bw_exec_installed), so a package upgrade keeps the program
+ * runnable with no reload.  The exec check reads both maps in the one walk
+ * (walk.bpf.h).  The trusted installers are the bw_self_files entries with
+ * BW_SELF_FILE_INSTALLER (self.bpf.h), not being traced.
+ */
+#ifndef BULWARK_CONTENT_BPF_H
+#define BULWARK_CONTENT_BPF_H
+
+#include "self.bpf.h"
+#include "walk.bpf.h"
+
+static __always_inline bool bw_current_is_installer(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return !task->ptrace && (bw_self_file_flags(task->mm->exe_file->f_inode) & BW_SELF_FILE_INSTALLER);
+}
+
+/* The allowlists the generation in force gives `inode` by its own entry
+ * (compiled, or installed since): 0 when it has none. */
+static __always_inline __u64 bw_exec_own_bits(const struct bw_view *v, struct inode *inode,
+					      struct bw_file_key *key)
+{
+	__u32 slot = v->slot, gen = inode->i_generation;
+	void *exec = bpf_map_lookup_elem(&bw_exec, &slot);
+	struct bw_exec_allow *a = exec ? bpf_map_lookup_elem(exec, key) : NULL;
+	struct bw_installed *in = bpf_map_lookup_elem(&bw_exec_installed, key);
+	__u64 bits = 0;
+
+	if (a && bw_same_generation(a->generation, gen))
+		bits |= a->allowlists;
+	if (in && in->generation == v->generation && bw_same_generation(in->igen, gen))
+		bits |= in->allowlists;
+	return bits;
+}
+
+/* `inode` is about to be written in place.  An allowlisted file loses its
+ * trust; when that cannot be remembered (the map is full) the write is
+ * refused: failing open here would let changed bytes run as trusted. */
+static __always_inline int bw_content_write(struct inode *inode)
+{
+	struct bw_content_change c = {}, *old;
+	struct bw_file_key key;
+	struct bw_view v;
+
+	if (!inode || !bw_view_get(&v) || v.cfg->n_allowlists == 0)
+		return 0;
+	key = bw_key_of_inode(inode);
+	if (!bw_exec_own_bits(&v, inode, &key))
+		return 0;
+	if (bw_current_is_installer()) {
+		bpf_map_delete_elem(&bw_exec_changed, &key); /* its bytes are the installer's now */
+		return 0;
+	}
+	old = bpf_map_lookup_elem(&bw_exec_changed, &key);
+	if (old && old->igen == inode->i_generation)
+		return 0;
+	c.igen = inode->i_generation;
+	c.tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_update_elem(&bw_exec_changed, &key, &c, BPF_ANY) ? -BW_EPERM : 0;
+}
+
+/* A rename of `from` over `to` is going ahead.  By a trusted installer
+ * over a file allowlisted by its own entry: `from` takes its allowlists. */
+static __always_inline void bw_content_rename(const struct bw_view *v, struct inode *from, struct inode *to)
+{
+	struct bw_file_key to_key, from_key;
+	struct bw_installed in = {};
+	__u64 bits;
+
+	if (!from || !to || v->cfg->n_allowlists == 0)
+		return;
+	to_key = bw_key_of_inode(to);
+	bits = bw_exec_own_bits(v, to, &to_key);
+	if (!bits || !bw_current_is_installer())
+		return;
+	from_key = bw_key_of_inode(from);
+	in.allowlists = bits;
+	in.igen = from->i_generation;
+	in.generation = v->generation;
+	bpf_map_update_elem(&bw_exec_installed, &from_key, &in, BPF_ANY);
+	bpf_map_delete_elem(&bw_exec_changed, &from_key);
+}
+
+#endif /* BULWARK_CONTENT_BPF_H */
