@@ -106,6 +106,18 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
                 r.config.self_protection = b;
             else
                 error(r, filename, v, "expected true or false for selfProtection");
+        } else if (key == "trustedInstallers") {
+            if (!v.IsSequence()) {
+                error(r, filename, v, "trustedInstallers must be a list of absolute paths (default [/usr/bin/dpkg])");
+                continue;
+            }
+            r.config.trusted_installers.clear();
+            for (const auto& item : v) {
+                if (item.IsScalar() && !item.as<std::string>().empty() && item.as<std::string>()[0] == '/')
+                    r.config.trusted_installers.push_back(item.as<std::string>());
+                else
+                    error(r, filename, item, "a trusted installer must be an absolute path to a program");
+            }
         } else if (key == "controlSocket") {
             if (scalar(r, filename, key, v) && !v.as<std::string>().empty() && v.as<std::string>()[0] == '/')
                 r.config.control_socket = v.as<std::string>();
@@ -126,7 +138,7 @@ ConfigResult parse_config_text(const std::string& text, const std::string& filen
             error(r, filename, kv.first,
                   "unknown key \"" + key + "\"; expected one of: policyDir, auditLog, journal, mode, ringBufferKiB, "
                   "auditFlush, journalCoalesceMs, controlSocket, pinDir, tracepointProtectedFiles, "
-                  "selfProtection");
+                  "selfProtection, trustedInstallers");
         }
     }
     return r;

@@ -31,6 +31,10 @@ struct DaemonConfig {
     // pins, signals and ptrace to bulwarkd from anyone but bulwarkd (and
     // PID 1 / its parent for signals).  Off: only detected and restored.
     bool self_protection = true;
+    // LSM mode: processes running one of these (not traced) may replace an
+    // allowlisted program and keep it trusted (bpf/content.bpf.h), and
+    // change bulwark's own files (self-protection).  Empty: none may.
+    std::vector<std::string> trusted_installers = {"/usr/bin/dpkg"};
 };
 
 struct ConfigResult {

@@ -73,8 +73,8 @@ Result<GenerationInfo> Daemon::install(const std::shared_ptr<const policy::Compi
 }
 
 void Daemon::guard_self_files() {
-    if (!self_spec_.protect || !enforcer_) return;
-    auto files = collect_self_files();
+    if (!enforcer_ || enforcer_->mode() != EnforcementMode::lsm) return;
+    auto files = collect_self_files(config_.trusted_installers, self_spec_.protect);
     auto same = [](const std::vector<SelfFile>& a, const std::vector<SelfFile>& b) {
         if (a.size() != b.size()) return false;
         for (size_t i = 0; i < a.size(); ++i)
@@ -88,11 +88,16 @@ void Daemon::guard_self_files() {
         lg->error("bulwark's own files are not guarded: {}", err->to_string());
         return;
     }
-    std::string list;
+    std::string list, installers;
     for (const auto& f : files) list += (list.empty() ? "" : ", ") + f.path + " (" + f.what + ")";
-    lg->info("{} {} of bulwark's own files: only bulwarkd and {} may change them: {}",
-             self_files_.empty() ? "guarding" : "re-bound after a change at their paths:", files.size(),
-             trusted_installers().front(), list);
+    for (const auto& p : config_.trusted_installers) installers += (installers.empty() ? "" : ", ") + p;
+    if (installers.empty()) installers = "no trusted installer (trustedInstallers is empty)";
+    if (self_spec_.protect)
+        lg->info("{} {} of bulwark's own files: only bulwarkd and {} may change them: {}",
+                 self_files_.empty() ? "guarding" : "re-bound after a change at their paths:", files.size(),
+                 installers, list);
+    else
+        lg->info("trusted installers (their upgrades of allowlisted programs keep them trusted): {}", list);
     self_files_ = std::move(files);
 }
 

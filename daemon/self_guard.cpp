@@ -91,16 +91,19 @@ std::vector<std::string> unit_files() {
 
 }  // namespace
 
-std::vector<SelfFile> collect_self_files() {
+std::vector<SelfFile> collect_self_files(const std::vector<std::string>& installers, bool guard) {
     std::vector<SelfFile> wanted;  // by path; keys filled in below
     const std::string exe = own_path();
-    for (const auto& p : mapped_code()) wanted.push_back({p, p == exe ? "binary" : "library"});
-    // Installed side by side: PREFIX/sbin/bulwarkd, PREFIX/bin/bulwarkctl.
-    if (!exe.empty())
-        wanted.push_back(
-            {std::filesystem::path(exe).parent_path().parent_path().string() + "/bin/bulwarkctl", "bulwarkctl"});
-    for (const auto& p : unit_files()) wanted.push_back({p, p.find(".d/") != std::string::npos ? "drop-in" : "unit"});
-    for (const auto& p : trusted_installers()) wanted.push_back({p, "trusted installer", {}, BW_SELF_FILE_INSTALLER});
+    if (guard) {
+        for (const auto& p : mapped_code()) wanted.push_back({p, p == exe ? "binary" : "library"});
+        // Installed side by side: PREFIX/sbin/bulwarkd, PREFIX/bin/bulwarkctl.
+        if (!exe.empty())
+            wanted.push_back(
+                {std::filesystem::path(exe).parent_path().parent_path().string() + "/bin/bulwarkctl", "bulwarkctl"});
+        for (const auto& p : unit_files())
+            wanted.push_back({p, p.find(".d/") != std::string::npos ? "drop-in" : "unit"});
+    }
+    for (const auto& p : installers) wanted.push_back({p, "trusted installer", {}, BW_SELF_FILE_INSTALLER});
 
     std::map<std::pair<uint64_t, uint64_t>, size_t> index;  // one entry per file, whatever its names
     std::vector<SelfFile> out;
@@ -108,7 +111,7 @@ std::vector<SelfFile> collect_self_files() {
         struct stat st {};
         if (stat(f.path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
         f.key = key_of(st);
-        f.flags |= BW_SELF_FILE_GUARDED;
+        if (guard) f.flags |= BW_SELF_FILE_GUARDED;
         auto [it, fresh] = index.emplace(std::make_pair(f.key.dev, f.key.ino), out.size());
         if (fresh)
             out.push_back(f);

@@ -33,20 +33,18 @@ struct SelfFile {
     uint32_t flags = 0;  // BW_SELF_FILE_*
 };
 
-// The trusted installers: processes running one of these may change
-// bulwark's own files (dpkg upgrading the package, or a library it maps).
-inline const std::vector<std::string>& trusted_installers() {
-    static const std::vector<std::string> paths = {"/usr/bin/dpkg"};
-    return paths;
-}
 
 // bulwark's own files as they are now at their paths: the binary this
 // process runs and every file it maps executable (its libraries), the
 // bulwarkctl installed with it (PREFIX/bin beside PREFIX/sbin), the
 // systemd unit of this process and its drop-ins, and the trusted
-// installers' binaries (themselves guarded).  Paths that do not exist are
-// left out.
-std::vector<SelfFile> collect_self_files();
+// installers' binaries (themselves guarded; `installers`, the setting
+// trustedInstallers: processes running one of these may change bulwark's
+// own files and replace allowlisted programs).  Paths that do not exist are
+// left out.  `guard` false (self-protection off): only the installers, with
+// BW_SELF_FILE_INSTALLER alone (nothing is guarded, an upgrade still keeps
+// an allowlisted program's trust).
+std::vector<SelfFile> collect_self_files(const std::vector<std::string>& installers, bool guard = true);
 
 // Makes bw_self_files hold exactly `files`.
 Status write_self_files(int fd, const std::vector<SelfFile>& files);

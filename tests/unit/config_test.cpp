@@ -35,7 +35,7 @@ TEST_CASE("bad settings name file, line and column") {
     CHECK(r.diagnostics[1].to_string() ==
           "/etc/bulwark/bulwark.yaml:2:1: error: unknown key \"policyDirr\"; expected one of: policyDir, auditLog, "
           "journal, mode, ringBufferKiB, auditFlush, journalCoalesceMs, controlSocket, "
-          "pinDir, tracepointProtectedFiles, selfProtection");
+          "pinDir, tracepointProtectedFiles, selfProtection, trustedInstallers");
     CHECK(r.diagnostics[2].to_string() ==
           "/etc/bulwark/bulwark.yaml:3:16: error: ringBufferKiB must be a power of two between 4 and 1048576");
 }
@@ -55,6 +55,24 @@ TEST_CASE("selfProtection: on unless set to false, and nothing but a boolean") {
     auto bad = parse_config_text("selfProtection: maybe\n", "bulwark.yaml");
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.diagnostics[0].to_string() == "bulwark.yaml:1:17: error: expected true or false for selfProtection");
+}
+
+TEST_CASE("trustedInstallers: dpkg unless set, a list of absolute paths, may be empty") {
+    CHECK(parse_config_text("", "bulwark.yaml").config.trusted_installers == std::vector<std::string>{"/usr/bin/dpkg"});
+    auto two = parse_config_text("trustedInstallers: [/usr/bin/dpkg, /usr/local/bin/installer]\n", "bulwark.yaml");
+    REQUIRE(two.ok());
+    CHECK(two.config.trusted_installers == std::vector<std::string>{"/usr/bin/dpkg", "/usr/local/bin/installer"});
+    auto none = parse_config_text("trustedInstallers: []\n", "bulwark.yaml");
+    REQUIRE(none.ok());
+    CHECK(none.config.trusted_installers.empty());
+    auto relative = parse_config_text("trustedInstallers:\n  - dpkg\n", "bulwark.yaml");
+    REQUIRE_FALSE(relative.ok());
+    CHECK(relative.diagnostics[0].to_string() ==
+          "bulwark.yaml:2:5: error: a trusted installer must be an absolute path to a program");
+    auto scalar = parse_config_text("trustedInstallers: /usr/bin/dpkg\n", "bulwark.yaml");
+    REQUIRE_FALSE(scalar.ok());
+    CHECK(scalar.diagnostics[0].to_string() ==
+          "bulwark.yaml:1:20: error: trustedInstallers must be a list of absolute paths (default [/usr/bin/dpkg])");
 }
 
 TEST_CASE("pinDir: where enforcement is pinned, an absolute path") {

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <vector>
 
 #include "test_env.h"
 
@@ -51,7 +52,7 @@ void setup() {
     testenv::write_file(p("paths/neighbour.txt"), "next door\n");
     testenv::write_file(p("paths/shadow"), "root:old-hash\n");
     // paths/later.txt and paths/later-canary do not exist when the policy is loaded.
-    for (const char* t : {"bin/tool", "other-tool", "exact-tool", "exact-tool-2"}) {
+    for (const char* t : {"bin/tool", "other-tool", "exact-tool", "exact-tool-2", "upgraded-tool", "swapped-tool"}) {
         fs::copy_file(g_self, p(t), fs::copy_options::overwrite_existing);
         chmod(p(t).c_str(), 0755);
     }
@@ -108,6 +109,8 @@ spec:
     - /tmp/pl/bin/
     - /tmp/pl/exact-tool
     - /tmp/pl/exact-tool-2
+    - /tmp/pl/upgraded-tool
+    - /tmp/pl/swapped-tool
     # the programs' loader and libraries: they are mapped executable
     - /usr/lib/x86_64-linux-gnu/
     - /usr/lib64/
@@ -132,7 +135,12 @@ spec:
   protectedFiles:
     - path: /tmp/pl/paths/shadow
 )");
-    testenv::write_file(p("bulwark.yaml"), "policyDir: /tmp/pl/policies\nauditLog: /tmp/pl/audit.jsonl\nmode: lsm\n");
+    // The trusted installer of this suite: a copy of busybox (its mv and cp).
+    fs::create_directories(p("inst"));
+    fs::copy_file("/bin/busybox", p("inst/busybox"), fs::copy_options::overwrite_existing);
+    chmod(p("inst/busybox").c_str(), 0755);
+    testenv::write_file(p("bulwark.yaml"), "policyDir: /tmp/pl/policies\nauditLog: /tmp/pl/audit.jsonl\nmode: lsm\n"
+                                           "trustedInstallers: [/tmp/pl/inst/busybox]\n");
 }
 
 // Runs fn in a child and returns the errno it reports (0: allowed).
@@ -385,6 +393,39 @@ TEST_CASE("an allowlisted program rewritten in place is no longer trusted; one l
     CHECK(recs[0]["action"] == "denied");
     CHECK(recs[0]["content_changed"] == true);
     CHECK(exec_in(p("exact-tool-2"), kExecScope) == kToolExit);  // the one left alone
+}
+
+namespace {
+// Runs the suite's trusted installer (busybox) with `args`; its exit status.
+int installer(std::vector<std::string> args) {
+    Outcome o = testenv::run_child([&](int) {
+        std::vector<char*> argv{const_cast<char*>("busybox")};
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv(p("inst/busybox").c_str(), argv.data());
+        return 200 + errno;
+    });
+    return o.exited ? o.exit_code : -1;
+}
+}  // namespace
+
+TEST_CASE("a trusted installer's replacement of an allowlisted program runs with no reload; anyone else's does not",
+          "[exec][content]") {
+    for (const char* t : {"upgraded-tool", "swapped-tool"}) {
+        INFO(t);
+        CHECK(exec_in(p(t), kExecScope) == kToolExit);  // control: trusted as loaded
+        fs::copy_file(g_self, p(std::string(t) + ".new"), fs::copy_options::overwrite_existing);
+        chmod(p(std::string(t) + ".new").c_str(), 0755);
+    }
+    // The installer renames the new file over the old one (as dpkg does).
+    CHECK(installer({"mv", p("upgraded-tool.new"), p("upgraded-tool")}) == 0);
+    CHECK(exec_in(p("upgraded-tool"), kExecScope) == kToolExit);
+    // ... and rewrites it in place: it stays trusted.
+    CHECK(installer({"cp", g_self, p("upgraded-tool")}) == 0);
+    CHECK(exec_in(p("upgraded-tool"), kExecScope) == kToolExit);
+    // Anyone else's rename leaves an unknown file: refused.
+    CHECK(child_errno([] { return rc_errno(rename(p("swapped-tool.new").c_str(), p("swapped-tool").c_str())); }) == 0);
+    CHECK(exec_in(p("swapped-tool"), kExecScope) == 200 + EPERM);
 }
 
 TEST_CASE("an allowlisted directory allows everything below it, also added later", "[exec]") {
