@@ -44,7 +44,21 @@ Command add_status_command(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("status", "show what bulwarkd enforces, its mode, events and last reload");
     sub->add_option("--socket", args->socket, "bulwarkd's control socket")->capture_default_str();
     sub->add_flag("--json", args->json, "print the daemon's answer as JSON");
-    return {sub, [args] {
+    auto rules = std::make_shared<bool>(false);
+    sub->add_flag("--rules", *rules,
+                  "show what each rule is bound to (its file at the load, its path now) and each scope's cgroups");
+    return {sub, [args, rules] {
+                if (*rules) {
+                    auto j = ask(*args, "rules", 30000);
+                    if (!j) return exit_not_running;
+                    auto b = bindings_from_json(*j);
+                    if (!b) {
+                        std::cerr << "bulwarkctl: " << b.error().to_string() << "\n";
+                        return exit_not_running;
+                    }
+                    std::cout << (args->json ? to_json(*b).dump(2) + "\n" : render_bindings_text(*b));
+                    return exit_ok;
+                }
                 auto j = ask(*args, "status", 5000);
                 if (!j) return exit_not_running;
                 auto st = status_from_json(*j);

@@ -49,6 +49,7 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
         verify_integrity();  // the answer reflects the kernel as it is now
         return status();
     }
+    if (cmd == "rules") return bindings();
     if (cmd == "reload") {
         log::get("daemon")->info("reload requested over the control socket");
         sd_notify(0, "RELOADING=1");
@@ -62,7 +63,7 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
                 {"errors", r.errors},
                 {"warnings", r.warnings}};
     }
-    return {{"ok", false}, {"error", "unknown command \"" + cmd + "\"; expected status or reload"}};
+    return {{"ok", false}, {"error", "unknown command \"" + cmd + "\"; expected status, rules or reload"}};
 }
 
 // SIGTERM means "stop" and "restart" alike.  Under systemd the unit's job

@@ -118,6 +118,8 @@ private:
     // (daemon/preexisting.h).
     void mark_preexisting(uint32_t generation);
     nlohmann::json status() const;
+    // `bulwarkctl status --rules` (daemon/status.cpp).
+    nlohmann::json bindings() const;
     nlohmann::json handle(const nlohmann::json& request);
     void notify_status() const;
     ExitEnforcement decide_exit() const;

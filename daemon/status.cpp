@@ -1,5 +1,6 @@
 // status.cpp — what `bulwarkctl status` shows, built as a DaemonStatus
 // (daemon/status_model.h).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -85,6 +86,51 @@ nlohmann::json Daemon::status() const {
                                      r.warnings};
     }
     return to_json(s);
+}
+
+namespace {
+
+std::string identity_text(const policy::FileIdentity& id) {
+    return policy::format_kernel_dev(id.dev) + ":" + std::to_string(id.ino);
+}
+
+// What a file rule's binding means now, given what is at its path.
+std::string binding_state(const policy::CompiledRule& r, const std::optional<policy::FileIdentity>& now) {
+    if (!r.not_enforced_reason.empty()) return "NOT enforced (" + r.not_enforced_reason + ")";
+    if (r.shadowed_by) return "shadowed by rule " + std::to_string(*r.shadowed_by);
+    if (r.identity && now && *now == *r.identity) return "the file it was loaded with";
+    if (r.identity && now)
+        return r.bound_to_path() ? "replaced since the load: the file now there is covered by its path; its identity "
+                                   "is bound at the next reload (the old inode keeps the rule too)"
+                                 : "replaced since the load: NOT covered until the next reload";
+    if (r.identity)
+        return "gone from its path since the load: the old inode keeps the rule" +
+               std::string(r.bound_to_path() ? "; a file that appears at the path takes it" : "");
+    if (r.bound_to_path())
+        return now ? "appeared since the load: covered by its path" : "not there yet: bound to its path";
+    return "not found: resolved again at the next reload";
+}
+
+}  // namespace
+
+nlohmann::json Daemon::bindings() const {
+    BindingsStatus b;
+    b.generation = writer_->generation();
+    b.bound_at = format_wall_time(loaded_at_ns_);
+    for (const auto& r : current_->rules) {
+        if (r.kind == policy::RuleKind::exec_allowlist) continue;
+        std::optional<policy::FileIdentity> now;
+        struct stat st {};
+        if (::stat(r.path.c_str(), &st) == 0)
+            now = policy::FileIdentity{policy::kernel_dev_from_st_dev(static_cast<uint64_t>(st.st_dev)),
+                                       static_cast<uint64_t>(st.st_ino)};
+        b.rules.push_back({r.id, r.policy, std::string(policy::to_string(r.kind)), r.path,
+                           r.identity ? r.resolved_path : std::string(), r.identity ? identity_text(*r.identity) : "",
+                           now ? identity_text(*now) : "", r.directory, r.bound_to_path(), binding_state(r, now)});
+    }
+    for (const auto& sc : current_->scopes)
+        b.scopes.push_back({sc.policy, sc.units, sc.cgroups, sc.cgroup_paths, sc.unresolved});
+    return to_json(b);
 }
 
 }  // namespace bulwark

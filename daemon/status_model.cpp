@@ -249,4 +249,63 @@ std::string render_status_text(const DaemonStatus& s) {
     return o.str();
 }
 
+nlohmann::json to_json(const BindingsStatus& b) {
+    nlohmann::json rules = nlohmann::json::array(), scopes = nlohmann::json::array();
+    for (const auto& r : b.rules)
+        rules.push_back({{"id", r.id}, {"policy", r.policy}, {"kind", r.kind}, {"path", r.path},
+                         {"resolved", r.resolved}, {"loaded", r.loaded}, {"now", r.now}, {"directory", r.directory},
+                         {"bound_to_path", r.bound_to_path}, {"state", r.state}});
+    for (const auto& sc : b.scopes)
+        scopes.push_back({{"policy", sc.policy}, {"units", sc.units}, {"cgroups", sc.cgroups},
+                          {"resolved", sc.resolved}, {"unresolved", sc.unresolved}});
+    return {{"generation", b.generation}, {"bound_at", b.bound_at}, {"rules", rules}, {"scopes", scopes}};
+}
+
+Result<BindingsStatus> bindings_from_json(const nlohmann::json& j) {
+    try {
+        BindingsStatus b;
+        b.generation = j.at("generation").get<uint32_t>();
+        b.bound_at = j.at("bound_at").get<std::string>();
+        for (const auto& r : j.at("rules"))
+            b.rules.push_back({r.at("id").get<uint32_t>(), r.at("policy").get<std::string>(),
+                               r.at("kind").get<std::string>(), r.at("path").get<std::string>(),
+                               r.at("resolved").get<std::string>(), r.at("loaded").get<std::string>(),
+                               r.at("now").get<std::string>(), r.at("directory").get<bool>(),
+                               r.at("bound_to_path").get<bool>(), r.at("state").get<std::string>()});
+        for (const auto& sc : j.at("scopes"))
+            b.scopes.push_back({sc.at("policy").get<std::string>(), sc.at("units").get<std::vector<std::string>>(),
+                                sc.at("cgroups").get<std::vector<std::string>>(),
+                                sc.at("resolved").get<std::vector<std::string>>(),
+                                sc.at("unresolved").get<std::vector<std::string>>()});
+        return b;
+    } catch (const nlohmann::json::exception& e) {
+        return Error{std::string("bulwarkd's rule bindings answer: ") + e.what(), EPROTO};
+    }
+}
+
+std::string render_bindings_text(const BindingsStatus& b) {
+    std::ostringstream o;
+    o << "generation " << b.generation << ", every rule bound at " << b.bound_at << "\n";
+    o << "rules:\n";
+    for (const auto& r : b.rules) {
+        o << "  rule " << r.id << " " << r.kind << " " << r.path << " (policy " << r.policy << "): ";
+        o << "loaded " << (r.loaded.empty() ? "nothing" : r.loaded) << ", now "
+          << (r.now.empty() ? "nothing" : r.now) << (r.bound_to_path ? ", bound to its path" : "") << ": "
+          << r.state << "\n";
+    }
+    if (b.rules.empty()) o << "  none\n";
+    o << "scopes:\n";
+    for (const auto& sc : b.scopes) {
+        o << "  policy " << sc.policy << ":";
+        for (const auto& u : sc.units) o << " unit " << u;
+        for (const auto& c : sc.cgroups) o << " cgroup " << c;
+        o << "; at the load: " << sc.resolved.size() << " cgroup" << (sc.resolved.size() == 1 ? "" : "s");
+        for (const auto& u : sc.unresolved) o << "; " << u << " matched nothing";
+        if (!sc.units.empty()) o << "; its units' cgroups created since are bound as they appear";
+        o << "\n";
+    }
+    if (b.scopes.empty()) o << "  none\n";
+    return o.str();
+}
+
 }  // namespace bulwark

@@ -92,6 +92,37 @@ struct DaemonStatus {
     std::optional<ReloadStatus> last_reload;
 };
 
+// `bulwarkctl status --rules`: what each rule of the generation in force is
+// bound to, and what its path holds now.
+struct RuleBinding {
+    uint32_t id = 0;
+    std::string policy, kind, path;  // path as written
+    std::string resolved;            // what it resolved to at the load ("" when not found)
+    std::string loaded;              // identity at the load, "dev:ino" ("" when none)
+    std::string now;                 // identity at the path now ("" when nothing is there)
+    bool directory = false;
+    bool bound_to_path = false;      // also bound to its name in its directory
+    std::string state;               // what that means, in words
+};
+
+struct ScopeBinding {
+    std::string policy;
+    std::vector<std::string> units, cgroups;  // as written
+    std::vector<std::string> resolved;        // cgroup paths found at the load
+    std::vector<std::string> unresolved;      // "unit X" / "cgroup X" that matched nothing at the load
+};
+
+struct BindingsStatus {
+    uint32_t generation = 0;
+    std::string bound_at;  // when the generation was compiled: the last time every rule was re-bound
+    std::vector<RuleBinding> rules;
+    std::vector<ScopeBinding> scopes;
+};
+
+nlohmann::json to_json(const BindingsStatus& b);
+Result<BindingsStatus> bindings_from_json(const nlohmann::json& j);
+std::string render_bindings_text(const BindingsStatus& b);
+
 nlohmann::json to_json(const DaemonStatus& s);
 // Strict: a missing or mistyped key is an error that names it.
 Result<DaemonStatus> status_from_json(const nlohmann::json& j);

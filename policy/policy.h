@@ -158,6 +158,7 @@ struct CompiledRule {
     // directory its file is in.  Set for a file rule whose directory exists,
     // the file itself too or not yet; never for directory rules.
     std::optional<FileIdentity> bound_dir;
+    bool bound_to_path() const { return bound_dir.has_value() && not_enforced_reason.empty(); }
 };
 
 // What the kernel's file map holds for one identity.

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -381,6 +382,52 @@ TEST_CASE("a protected file replaced by rename (as passwd does) keeps its rule o
         CHECK(unrelated.exit_code == 0);
         CHECK(unrelated.output == "unrelated\n");
     }
+}
+
+TEST_CASE("status --rules says what each rule is bound to and what its path holds now", "[path][status]") {
+    Outcome st = testenv::run_program({g_bulwarkctl, "status", "--rules", "--json", "--socket", control()});
+    REQUIRE(st.exit_code == 0);
+    const json j = json::parse(st.output);
+    auto rule = [&](const std::string& path) {
+        for (const auto& r : j["rules"])
+            if (r["path"] == path) return r;
+        return json();
+    };
+    auto identity_of = [](const std::string& path) {
+        struct stat s {};
+        REQUIRE(stat(path.c_str(), &s) == 0);
+        return std::to_string(major(s.st_dev)) + ":" + std::to_string(minor(s.st_dev)) + ":" + std::to_string(s.st_ino);
+    };
+    const json secret = rule(p("secret.txt"));
+    REQUIRE(secret.is_object());
+    CHECK(secret["loaded"] == identity_of(p("secret.txt")));
+    CHECK(secret["now"] == secret["loaded"]);
+    CHECK(secret["bound_to_path"] == true);
+    CHECK(secret["state"] == "the file it was loaded with");
+    // Created after the load (the tests above): covered by its path.
+    const json later = rule(p("later-canary.txt"));
+    REQUIRE(later.is_object());
+    CHECK(later["loaded"] == "");
+    CHECK(later["now"] == identity_of(p("later-canary.txt")));
+    CHECK(later["state"] == "appeared since the load: covered by its path");
+    // Replaced by rename after the load.
+    const json replaced = rule(p("replaced.txt"));
+    REQUIRE(replaced.is_object());
+    CHECK(replaced["now"] == identity_of(p("replaced.txt")));
+    CHECK(replaced["loaded"] != replaced["now"]);
+    CHECK(replaced["state"].get<std::string>().rfind("replaced since the load: the file now there is covered by its path", 0) == 0);
+    // The unit scope: its unit was not running at the load.
+    bool unit_scope = false;
+    for (const auto& sc : j["scopes"])
+        if (sc["policy"] == "host-unit") {
+            unit_scope = true;
+            CHECK(sc["units"] == json::array({g_unit}));
+            CHECK(sc["unresolved"] == json::array({"unit " + g_unit}));
+        }
+    CHECK(unit_scope);
+    Outcome text = testenv::run_program({g_bulwarkctl, "status", "--rules", "--socket", control()});
+    REQUIRE(text.exit_code == 0);
+    CHECK(text.output.find("appeared since the load: covered by its path") != std::string::npos);
 }
 
 TEST_CASE("a process opening another file in the same directory lives", "[kill]") {
