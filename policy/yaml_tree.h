@@ -1,8 +1,8 @@
 // yaml_tree.h — a small, bounded YAML document tree built from libyaml's
-// event parser (private to the policy library).
+// event parser: every YAML bulwark reads (policies, and the daemon's
+// settings file, daemon/config.cpp) goes through it.
 //
-// Why libyaml, not yaml-cpp (the daemon's settings file still uses
-// yaml-cpp): a 100,000-rule policy is 6 MB of YAML, and yaml-cpp's scanner
+// Why libyaml, not yaml-cpp: a 100,000-rule policy is 6 MB of YAML, and yaml-cpp's scanner
 // spent ~550 ms on it, most of a reload; libyaml reads it in a fraction of
 // that.  Why events, not a loaded tree: the event parser lets us enforce the nesting and list
 // limits while the input is read (not after a huge tree exists), keep the

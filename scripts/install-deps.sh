@@ -11,7 +11,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 BUILD_PKGS="cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
-libyaml-cpp-dev libyaml-dev libspdlog-dev libfmt-dev libsystemd-dev nlohmann-json3-dev libcli11-dev libssl-dev dpkg-dev"
+libyaml-dev libspdlog-dev libfmt-dev libsystemd-dev nlohmann-json3-dev libcli11-dev libssl-dev dpkg-dev"
 BENCH_PKGS="bpftrace python3-matplotlib liblmdb0 libmagic1 libmagic-mgc libseccomp2 libcap-ng0 libudev1 \
 libauparse0 libaudit1 libwrap0 libkrb5-3 libgssapi-krb5-2"
 TEST_PKGS="catch2 qemu-system-x86 busybox-static cpio zstd e2fsprogs btrfs-progs xfsprogs kmod python3-jsonschema python3-yaml libclang-rt-14-dev systemd procps"
