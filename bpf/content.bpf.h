@@ -7,21 +7,14 @@
  * file a trusted installer renames over an allowlisted one takes its
  * allowlists (bw_exec_installed), so a package upgrade keeps the program
  * runnable with no reload.  The exec check reads both maps in the one walk
- * (walk.bpf.h).  The trusted installers are the bw_self_files entries with
- * BW_SELF_FILE_INSTALLER (self.bpf.h), not being traced.
+ * (walk.bpf.h).  The trusted installers: bw_current_is_installer
+ * (self.bpf.h).
  */
 #ifndef BULWARK_CONTENT_BPF_H
 #define BULWARK_CONTENT_BPF_H
 
 #include "self.bpf.h"
 #include "walk.bpf.h"
-
-static __always_inline bool bw_current_is_installer(void)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	return !task->ptrace && (bw_self_file_flags(task->mm->exe_file->f_inode) & BW_SELF_FILE_INSTALLER);
-}
 
 /* The allowlists the generation in force gives `inode` by its own entry
  * (compiled, or installed since): 0 when it has none. */
@@ -68,7 +61,11 @@ static __always_inline int bw_content_write(struct inode *inode)
 }
 
 /* A rename of `from` over `to` is going ahead.  By a trusted installer
- * over a file allowlisted by its own entry: `from` takes its allowlists. */
+ * over a file allowlisted by its own entry: `from` takes its allowlists --
+ * unless `from` is open for writing or mapped shared and writable: whoever
+ * holds that could change its bytes after they became trusted, unseen (the
+ * write was opened while the file was nobody's).  It then stays unknown:
+ * refused, until a reload. */
 static __always_inline void bw_content_rename(const struct bw_view *v, struct inode *from, struct inode *to)
 {
 	struct bw_file_key to_key, from_key;
@@ -80,6 +77,8 @@ static __always_inline void bw_content_rename(const struct bw_view *v, struct in
 	to_key = bw_key_of_inode(to);
 	bits = bw_exec_own_bits(v, to, &to_key);
 	if (!bits || !bw_current_is_installer())
+		return;
+	if (from->i_writecount.counter > 0 || (from->i_mapping && from->i_mapping->i_mmap_writable.counter > 0))
 		return;
 	from_key = bw_key_of_inode(from);
 	in.allowlists = bits;

@@ -30,8 +30,18 @@ struct hlist_head {
 	struct hlist_node *first;
 };
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+struct address_space {
+	atomic_t i_mmap_writable; /* shared writable mappings */
+};
+
 struct inode {
 	umode_t i_mode;
+	atomic_t i_writecount; /* > 0: open for writing */
+	struct address_space *i_mapping;
 	struct super_block *i_sb;
 	unsigned long i_ino;
 	__u32 i_generation;

@@ -197,6 +197,18 @@ static __always_inline __u32 bw_self_file_flags(struct inode *inode)
 	return flags ? *flags : 0;
 }
 
+/* Is the current task a trusted installer: running one of the
+ * trustedInstallers (bw_self_files, BW_SELF_FILE_INSTALLER), not traced,
+ * as root?  Root only: anyone may run dpkg with LD_PRELOAD, and would act
+ * as it (root may change the policy anyway, the sanctioned, logged way). */
+static __always_inline bool bw_current_is_installer(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return !task->ptrace && (__u32)bpf_get_current_uid_gid() == 0 &&
+	       (bw_self_file_flags(task->mm->exe_file->f_inode) & BW_SELF_FILE_INSTALLER);
+}
+
 /* `inode`, one of bulwark's own files, is about to change (`change`: a
  * BW_OP_* change, BW_OP_NONE for an open for writing): refused but to
  * bulwarkd and to a process running a trusted installer (dpkg upgrading
@@ -205,7 +217,6 @@ static __always_inline __u32 bw_self_file_flags(struct inode *inode)
 static __always_inline int bw_self_guard_file(struct inode *inode, __u32 change, const struct path *path,
 					      struct dentry *dentry)
 {
-	struct task_struct *task;
 	struct bw_self *self;
 
 	if (!inode || !(bw_self_file_flags(inode) & BW_SELF_FILE_GUARDED))
@@ -213,8 +224,7 @@ static __always_inline int bw_self_guard_file(struct inode *inode, __u32 change,
 	self = bw_self_get();
 	if (!self || bw_self_may_touch(self))
 		return 0;
-	task = bpf_get_current_task_btf();
-	if (!task->ptrace && (bw_self_file_flags(task->mm->exe_file->f_inode) & BW_SELF_FILE_INSTALLER))
+	if (bw_current_is_installer())
 		return 0;
 	if (path)
 		return bw_self_refuse_at(BW_OP_SELF_FILE, BW_PATH_D_PATH, path, inode, change);

@@ -298,9 +298,15 @@ int BPF_PROG(bw_lsm_inode_unlink, struct inode *dir, struct dentry *dentry, int 
 SEC("lsm/inode_rmdir")
 int BPF_PROG(bw_lsm_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
 {
-	if (ret || (ret = bw_self_guard_pins(dir, dentry)))
+	struct bw_view v;
+
+	if (ret || (ret = bw_self_guard_pins(dir, dentry)) || (ret = BW_GUARD(BW_OP_RMDIR, dentry)))
 		return ret;
-	return BW_GUARD(BW_OP_RMDIR, dentry);
+	/* An (empty) directory above a path bound by name: removed and made
+	 * again, it would be another directory, and the path unbound. */
+	if (!dentry || !dentry->d_inode || !bw_view_get(&v) || !(v.cfg->flags & BW_CFG_FILES))
+		return 0;
+	return bw_guard_ancestor(&v, dentry, BW_OP_RMDIR);
 }
 
 /* Two objects, one view: the file moved and the one it would replace are

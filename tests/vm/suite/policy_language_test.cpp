@@ -38,7 +38,9 @@ testenv::Daemon g_daemon;
 std::string p(const std::string& name) { return kDir + "/" + name; }
 
 void setup() {
-    for (const char* d : {"vault", "vault/sub", "docs", "bin", "etc", "paths", "policies"}) fs::create_directories(p(d));
+    for (const char* d : {"vault", "vault/sub", "docs", "bin", "etc", "paths", "paths-empty", "userdir", "policies"})
+        fs::create_directories(p(d));
+    chmod(p("userdir").c_str(), 0777);  // a directory a non-root user may rename in
     testenv::write_file(p("vault/a.txt"), "vault a\n");
     testenv::write_file(p("vault/sub/b.txt"), "vault b\n");
     testenv::write_file(p("docs/readme.txt"), kDocBytes);
@@ -52,7 +54,8 @@ void setup() {
     testenv::write_file(p("paths/neighbour.txt"), "next door\n");
     testenv::write_file(p("paths/shadow"), "root:old-hash\n");
     // paths/later.txt and paths/later-canary do not exist when the policy is loaded.
-    for (const char* t : {"bin/tool", "other-tool", "exact-tool", "exact-tool-2", "upgraded-tool", "swapped-tool"}) {
+    for (const char* t : {"bin/tool", "other-tool", "exact-tool", "exact-tool-2", "upgraded-tool", "swapped-tool",
+                          "held-tool", "userdir/user-tool"}) {
         fs::copy_file(g_self, p(t), fs::copy_options::overwrite_existing);
         chmod(p(t).c_str(), 0755);
     }
@@ -111,6 +114,8 @@ spec:
     - /tmp/pl/exact-tool-2
     - /tmp/pl/upgraded-tool
     - /tmp/pl/swapped-tool
+    - /tmp/pl/held-tool
+    - /tmp/pl/userdir/user-tool
     # the programs' loader and libraries: they are mapped executable
     - /usr/lib/x86_64-linux-gnu/
     - /usr/lib64/
@@ -123,6 +128,7 @@ spec:
   protectedFiles:
     - path: /tmp/pl/paths/later.txt
     - path: /tmp/pl/paths/renamed-in.txt
+    - path: /tmp/pl/paths-empty/later.txt
   killOnOpen:
     - path: /tmp/pl/paths/later-canary
 ---
@@ -294,6 +300,11 @@ TEST_CASE("a directory above a rule's file cannot be renamed; one above no rule 
     CHECK(r["name"] == "paths");
     CHECK(fs::exists(p("paths/neighbour.txt")));
     CHECK_FALSE(fs::exists(p("paths-moved")));
+    // An empty directory above a path bound by name: removing it (and making
+    // another one) would unbind the path.
+    json rm = denied([] { return rc_errno(rmdir(p("paths-empty").c_str())); });
+    CHECK(rm["op"] == "rmdir");
+    CHECK(fs::is_directory(p("paths-empty")));
     // Swapping it with another directory moves it too.
     CHECK(child_errno([] {
               return rc_errno(renameat2(AT_FDCWD, p("paths-sibling2").c_str(), AT_FDCWD, p("paths").c_str(),
@@ -423,6 +434,27 @@ TEST_CASE("a trusted installer's replacement of an allowlisted program runs with
     // ... and rewrites it in place: it stays trusted.
     CHECK(installer({"cp", g_self, p("upgraded-tool")}) == 0);
     CHECK(exec_in(p("upgraded-tool"), kExecScope) == kToolExit);
+    // A replacement someone holds open for writing (or mapped shared) while
+    // the installer renames it could change after it became trusted: not trusted.
+    fs::copy_file(g_self, p("held-tool.new"), fs::copy_options::overwrite_existing);
+    chmod(p("held-tool.new").c_str(), 0755);
+    const int held = open(p("held-tool.new").c_str(), O_RDWR | O_CLOEXEC);
+    REQUIRE(held >= 0);
+    CHECK(installer({"mv", p("held-tool.new"), p("held-tool")}) == 0);
+    close(held);
+    CHECK(exec_in(p("held-tool"), kExecScope) == 200 + EPERM);
+    // The installer's program run by a non-root user is no installer (anyone
+    // may run it with LD_PRELOAD).
+    fs::copy_file(g_self, p("userdir/user-tool.new"), fs::copy_options::overwrite_existing);
+    chmod(p("userdir/user-tool.new").c_str(), 0755);
+    Outcome as_user = testenv::run_child([](int) {
+        if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) return 99;
+        execl(p("inst/busybox").c_str(), "busybox", "mv", p("userdir/user-tool.new").c_str(),
+              p("userdir/user-tool").c_str(), nullptr);
+        return 200 + errno;
+    });
+    CHECK(as_user.exit_code == 0);  // the rename itself was allowed (the directory is writable)
+    CHECK(exec_in(p("userdir/user-tool"), kExecScope) == 200 + EPERM);
     // Anyone else's rename leaves an unknown file: refused.
     CHECK(child_errno([] { return rc_errno(rename(p("swapped-tool.new").c_str(), p("swapped-tool").c_str())); }) == 0);
     CHECK(exec_in(p("swapped-tool"), kExecScope) == 200 + EPERM);
