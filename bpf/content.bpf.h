@@ -21,17 +21,7 @@
 static __always_inline __u64 bw_exec_own_bits(const struct bw_view *v, struct inode *inode,
 					      struct bw_file_key *key)
 {
-	__u32 slot = v->slot, gen = inode->i_generation;
-	void *exec = bpf_map_lookup_elem(&bw_exec, &slot);
-	struct bw_exec_allow *a = exec ? bpf_map_lookup_elem(exec, key) : NULL;
-	struct bw_installed *in = bpf_map_lookup_elem(&bw_exec_installed, key);
-	__u64 bits = 0;
-
-	if (a && bw_same_generation(a->generation, gen))
-		bits |= a->allowlists;
-	if (in && in->generation == v->generation && bw_same_generation(in->igen, gen))
-		bits |= in->allowlists;
-	return bits;
+	return bw_exec_entry_bits(v->slot, v->generation, key, inode->i_generation, true);
 }
 
 /* `inode` is about to be written in place.  An allowlisted file loses its

@@ -86,6 +86,45 @@ static __always_inline bool bw_same_generation(__u32 want, __u32 have)
 	return !want || want == have;
 }
 
+/* `rule` applies to the walk's file: it becomes the walk's rule when it is
+ * stronger than the one found so far and its scope holds the task.  How it
+ * was found: through an ancestor (dir_match), through the file's path
+ * (name_match), else by the file's own identity. */
+static __always_inline void bw_walk_take(struct bw_walk *w, const struct bw_file_rule *rule, __u32 dir_match,
+					 __u32 name_match)
+{
+	__u32 s = bw_rule_strength(rule->action, rule->flags);
+
+	if (s > w->strength && bw_walk_in_scope(w, rule->scope)) {
+		w->rule = *rule;
+		w->strength = s;
+		w->dir_match = dir_match;
+		w->name_match = name_match;
+	}
+}
+
+/* The allowlist bits the exec map of `slot` gives identity `key` (of inode
+ * generation `gen`), and for the file's own entry (`own`) those a trusted
+ * installer's rename gave it in generation `generation` (bw_exec_installed,
+ * content.bpf.h). */
+static __always_inline __u64 bw_exec_entry_bits(__u32 slot, __u32 generation, struct bw_file_key *key, __u32 gen,
+						bool own)
+{
+	void *exec = bpf_map_lookup_elem(&bw_exec, &slot);
+	struct bw_exec_allow *a = exec ? bpf_map_lookup_elem(exec, key) : NULL;
+	struct bw_installed *in;
+	__u64 bits = 0;
+
+	if (a && bw_same_generation(a->generation, gen))
+		bits = a->allowlists;
+	if (!own)
+		return bits;
+	in = bpf_map_lookup_elem(&bw_exec_installed, key);
+	if (in && in->generation == generation && bw_same_generation(in->igen, gen))
+		bits |= in->allowlists;
+	return bits;
+}
+
 /* One identity of the walk: the file itself (depth 0) or an ancestor, with
  * its inode's generation. */
 __noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 gen, __u32 depth)
@@ -104,33 +143,17 @@ __noinline int bw_walk_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u32 gen,
 
 		if (r && bw_same_generation(r->generation, gen)) {
 			struct bw_file_rule rule = *r;
-			__u32 s = bw_rule_strength(rule.action, rule.flags);
 
-			if (s > w->strength && bw_walk_in_scope(w, rule.scope)) {
-				w->rule = rule;
-				w->strength = s;
-				w->dir_match = depth > 0;
-				w->name_match = 0;
-			}
+			bw_walk_take(w, &rule, depth > 0, 0);
 		}
 	}
 	if (w->what & BW_WALK_EXEC) {
-		void *exec = bpf_map_lookup_elem(&bw_exec, &slot);
-		struct bw_exec_allow *a = exec ? bpf_map_lookup_elem(exec, &key) : NULL;
 		struct bw_content_change *c;
-		struct bw_installed *in;
-		__u64 bits = 0;
+		__u64 bits = bw_exec_entry_bits(slot, w->generation, &key, gen, depth == 0);
 
-		if (a && bw_same_generation(a->generation, gen))
-			bits = a->allowlists;
-		if (depth > 0) { /* a directory's entry: what is below it may change */
-			w->allowed |= bits;
-			return 0;
-		}
-		in = bpf_map_lookup_elem(&bw_exec_installed, &key);
-		if (in && in->generation == w->generation && bw_same_generation(in->igen, gen))
-			bits |= in->allowlists;
-		c = bits ? bpf_map_lookup_elem(&bw_exec_changed, &key) : NULL;
+		/* A directory's entry trusts whatever is below it; the file's
+		 * own entry only its bytes as they were trusted. */
+		c = depth == 0 && bits ? bpf_map_lookup_elem(&bw_exec_changed, &key) : NULL;
 		if (c && c->igen == gen) {
 			w->content_changed = 1; /* changed in place since trusted */
 			return 0;
@@ -171,7 +194,7 @@ __noinline int bw_name_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u64 name
 	struct bw_name_key key = {};
 	struct bw_file_rule *r;
 	void *names;
-	__u32 slot, s;
+	__u32 slot;
 
 	if (!w || !len || len > BW_NAME_MAX)
 		return 0;
@@ -182,16 +205,10 @@ __noinline int bw_name_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u64 name
 	key.hash = bw_name_hash_kernel(name, len);
 	names = bpf_map_lookup_elem(&bw_names, &slot);
 	r = names ? bpf_map_lookup_elem(names, &key) : NULL;
-	if (!r)
-		return 0;
-	struct bw_file_rule rule = *r;
+	if (r) {
+		struct bw_file_rule rule = *r;
 
-	s = bw_rule_strength(rule.action, rule.flags);
-	if (s > w->strength && bw_walk_in_scope(w, rule.scope)) {
-		w->rule = rule;
-		w->strength = s;
-		w->dir_match = 0;
-		w->name_match = 1;
+		bw_walk_take(w, &rule, 0, 1);
 	}
 	return 0;
 }
