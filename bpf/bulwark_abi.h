@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define BW_ABI_VERSION 6
+#define BW_ABI_VERSION 7
 
 #define BW_COMM_LEN 16
 #define BW_PATH_LEN 256
@@ -116,6 +116,7 @@ enum bw_verdict {
 #define BW_EVF_MMAP_EXEC (1u << 7)      /* exec: a file mapped executable (mmap, mprotect), not execve */
 #define BW_EVF_NAME_MATCH (1u << 8)     /* matched by the rule's path (its directory and name), not its identity */
 #define BW_EVF_CONTENT_CHANGED (1u << 9) /* exec: an allowlisted file changed in place since it was trusted */
+#define BW_EVF_UNPLACED (1u << 10)       /* the file's place in the tree was not known: bw_gen_config.unplaced applied */
 
 /* Map key of the file maps: a file identity.  dev uses the kernel's
  * encoding (major << 20 | minor), not glibc's st_dev. */
@@ -221,6 +222,16 @@ struct bw_unit_key {
 #define BW_CFG_EXEC_DIRS (1u << 1) /* bw_exec holds directories: walk ancestors */
 #define BW_CFG_FILES (1u << 2)     /* bw_files or bw_names is not empty: without it opens skip all matching */
 #define BW_CFG_FILE_NAMES (1u << 3) /* bw_names is not empty: look the file's name up in its directory */
+#define BW_CFG_UNPLACED (1u << 4)   /* bw_gen_config.unplaced holds a rule */
+
+/* A rule for files the kernel finds without their path (bw_gen_config.
+ * unplaced): it applies to such a file on the filesystem whose superblock
+ * has device sb_dev (0: on any), for tasks in rule.scope. */
+#define BW_UNPLACED_RULES 8
+struct bw_unplaced {
+	struct bw_file_rule rule; /* rule.action BW_ACT_NONE: entry unused */
+	__u64 sb_dev;
+};
 
 /* Per-generation settings, array map indexed by slot.  magic is written last
  * of all (with the rest of the value, in one update), after the slot's inner
@@ -237,6 +248,16 @@ struct bw_gen_config {
 	 * means): a bulwarkd that adopts this generation and compiles the same
 	 * table attributes the records of this generation too. */
 	__u8 rules_digest[32];
+	/* The rules for a file whose place in the tree the kernel does not
+	 * know (a disconnected dentry: open_by_handle_at of a file that was not
+	 * in the dentry cache), when the generation has directory rules or
+	 * rules bound to paths on its filesystem: neither can be checked, so
+	 * the strongest of them whose scope holds the task applies, capped at
+	 * deny-all (nobody is killed for a rule that may not be theirs).  One
+	 * per (scope, filesystem); with more pairs than entries, one entry for
+	 * every task and filesystem, the strongest of all.  Any set:
+	 * BW_CFG_UNPLACED. */
+	struct bw_unplaced unplaced[BW_UNPLACED_RULES];
 };
 
 /* Per-generation filter of the identities of directory rules (file rules and
@@ -385,7 +406,7 @@ static_assert(sizeof(struct bw_exec_allow) == 16, "bw_exec_allow layout");
 static_assert(sizeof(struct bw_name_key) == 32, "bw_name_key layout");
 static_assert(sizeof(struct bw_content_change) == 8, "bw_content_change layout");
 static_assert(sizeof(struct bw_installed) == 16, "bw_installed layout");
-static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
+static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32 + 32 * BW_UNPLACED_RULES, "bw_gen_config layout");
 static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
@@ -393,6 +414,7 @@ static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_fi
 static_assert(sizeof(struct bw_self) == 88, "bw_self layout");
 static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
+static_assert(sizeof(struct bw_unplaced) == 32, "bw_unplaced layout");
 static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #else
 _Static_assert(sizeof(struct bw_file_key) == 16, "bw_file_key layout");
@@ -401,7 +423,7 @@ _Static_assert(sizeof(struct bw_exec_allow) == 16, "bw_exec_allow layout");
 _Static_assert(sizeof(struct bw_name_key) == 32, "bw_name_key layout");
 _Static_assert(sizeof(struct bw_content_change) == 8, "bw_content_change layout");
 _Static_assert(sizeof(struct bw_installed) == 16, "bw_installed layout");
-_Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32, "bw_gen_config layout");
+_Static_assert(sizeof(struct bw_gen_config) == 16 + 3 * 4 * BW_MAX_ALLOWLISTS + 32 + 32 * BW_UNPLACED_RULES, "bw_gen_config layout");
 _Static_assert(sizeof(struct bw_event) == BW_EVENT_SIZE, "bw_event layout");
 _Static_assert(sizeof(struct bw_counters) == 64, "bw_counters layout");
 _Static_assert(sizeof(struct bw_state) == 16, "bw_state layout");
@@ -409,6 +431,7 @@ _Static_assert(sizeof(struct bw_dir_filter) == BW_DIR_FILTER_BITS / 8, "bw_dir_f
 _Static_assert(sizeof(struct bw_self) == 88, "bw_self layout");
 _Static_assert(sizeof(struct bw_mount_guard) == 8, "bw_mount_guard layout");
 _Static_assert(sizeof(struct bw_mark) == 8, "bw_mark layout");
+_Static_assert(sizeof(struct bw_unplaced) == 32, "bw_unplaced layout");
 _Static_assert(sizeof(struct bw_preexisting) == 8, "bw_preexisting layout");
 #endif
 

@@ -54,6 +54,7 @@ struct qstr {
 };
 
 struct dentry {
+	unsigned int d_flags; /* DCACHE_* */
 	struct dentry *d_parent;
 	struct qstr d_name;
 	struct inode *d_inode;

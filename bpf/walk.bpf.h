@@ -37,7 +37,15 @@ struct bw_walk {
 	__u32 scopes_known;
 	__u32 truncated; /* ancestors were left unchecked */
 	__u32 content_changed; /* exec: the file's own entry lost its trust (bw_exec_changed) */
+	__u32 disconnected; /* the walk ended at a dentry the kernel could not place (DCACHE_DISCONNECTED) */
+	__u32 unplaced;     /* ... so the generation's unplaced rule is the walk's rule */
 };
+
+/* The kernel's DCACHE_DISCONNECTED (include/linux/dcache.h, the same bit
+ * from 6.1 to today): a dentry made for an inode found without its path
+ * (exportfs: open_by_handle_at, nfsd).  A non-directory's stays so: its
+ * d_parent is itself. */
+#define BW_DCACHE_DISCONNECTED 0x20
 
 /* The scope bits (of the generation in `slot`) that hold the current task:
  * bit BW_SCOPE_HOST always, and the bits of every cgroup on the task's
@@ -217,7 +225,8 @@ __noinline int bw_name_visit(struct bw_walk *w, __u64 dev, __u64 ino, __u64 name
 static __always_inline __u32 bw_walk_event_flags(const struct bw_walk *w)
 {
 	return (w->dir_match ? BW_EVF_DIR_MATCH : 0) | (w->name_match ? BW_EVF_NAME_MATCH : 0) |
-	       (w->truncated ? BW_EVF_WALK_TRUNCATED : 0) | (w->content_changed ? BW_EVF_CONTENT_CHANGED : 0);
+	       (w->truncated ? BW_EVF_WALK_TRUNCATED : 0) | (w->content_changed ? BW_EVF_CONTENT_CHANGED : 0) |
+	       (w->unplaced ? BW_EVF_UNPLACED : 0);
 }
 
 /* May (dev, ino) be a directory rule's identity?  False is certain; true
@@ -244,7 +253,10 @@ static __always_inline bool bw_dir_maybe(struct bw_dir_filter *flt, __u64 dev, _
  * which fills *w (zeroed here) for `dentry`, reading kernel memory with LD:
  * the file's own identity always, its ancestors when the generation has
  * directory rules of that kind (only those the filter does not rule out
- * are looked up). */
+ * are looked up).  A file the kernel found without its path (disconnected)
+ * has no ancestors to walk and no name to look up: when the generation has
+ * rules of either kind on its filesystem, its unplaced rules take their
+ * place (fail closed). */
 #define BW_DEFINE_WALK(fn, LD)                                                         \
 static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,             \
 			       struct dentry *dentry, __u32 what)                      \
@@ -273,6 +285,8 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 	if ((what & BW_WALK_FILES) && (v->cfg->flags & BW_CFG_FILE_NAMES)) {           \
 		parent = LD(dentry, d_parent); /* the name in its directory */         \
 		inode = parent && parent != dentry ? LD(parent, d_inode) : NULL;       \
+		if (parent == dentry && (LD(dentry, d_flags) & BW_DCACHE_DISCONNECTED))\
+			w->disconnected = 1;                                           \
 		if (inode) {                                                           \
 			__u64 pdev = magic == BW_BTRFS_SUPER_MAGIC ?                   \
 					     bw_btrfs_dev(inode, sb_dev) : dev;        \
@@ -285,18 +299,23 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 		}                                                                      \
 	}                                                                              \
 	if (!(v->cfg->flags & dir_flag))                                               \
-		return;                                                                \
+		goto placed;                                                           \
 	BW_UNROLL                                                                      \
 	for (depth = 1; depth <= BW_MAX_DIR_DEPTH; depth++) {                          \
 		__u64 ino;                                                             \
                                                                                        \
 		parent = LD(d, d_parent);                                              \
-		if (!parent || parent == d)                                            \
-			return; /* root of this filesystem */                          \
+		if (!parent)                                                           \
+			goto placed;                                                   \
+		if (parent == d) { /* root of this filesystem, or a disconnected */    \
+			if (LD(d, d_flags) & BW_DCACHE_DISCONNECTED)                   \
+				w->disconnected = 1;                                   \
+			goto placed;                                                   \
+		}                                                                      \
 		d = parent;                                                            \
 		inode = LD(d, d_inode);                                                \
 		if (!inode)                                                            \
-			return;                                                        \
+			goto placed;                                                   \
 		ino = LD(inode, i_ino);                                                \
 		if (magic == BW_BTRFS_SUPER_MAGIC) /* a subvolume's parent */          \
 			dev = bw_btrfs_dev(inode, sb_dev);                             \
@@ -307,6 +326,20 @@ static __always_inline void fn(struct bw_walk *w, const struct bw_view *v,      
 	if (parent && parent != d) { /* ancestors left unchecked */                    \
 		w->truncated = 1;                                                      \
 		bw_count(BW_COUNT_DIR_TRUNCATED);                                      \
+	}                                                                              \
+placed:                                                                                \
+	if (w->disconnected && (what & BW_WALK_FILES) &&                               \
+	    (v->cfg->flags & BW_CFG_UNPLACED)) {                                       \
+		__u32 before = w->strength, i;                                         \
+                                                                                       \
+		for (i = 0; i < BW_UNPLACED_RULES; i++) {                              \
+			struct bw_unplaced *u = &v->cfg->unplaced[i];                  \
+                                                                                       \
+			if (u->rule.action != BW_ACT_NONE &&                           \
+			    (!u->sb_dev || u->sb_dev == sb_dev))                       \
+				bw_walk_take(w, &u->rule, 0, 0);                       \
+		}                                                                      \
+		w->unplaced = w->strength != before;                                   \
 	}                                                                              \
 }
 

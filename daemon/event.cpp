@@ -121,9 +121,18 @@ bool has_open_flags(const bw_event& r) {
 }
 
 // The path to show: the kernel's, else (exact match) the rule's, else none.
+// Is the record's path the kernel's?  Not when the hook had only the
+// file's name, nor for a file the kernel found without its path (what
+// bpf_d_path makes of a disconnected dentry is no path of it).
+bool kernel_path_shown(const Event& ev) {
+    return !ev.path.empty() && !(ev.raw.flags & (BW_EVF_NAME_ONLY | BW_EVF_UNPLACED));
+}
+
+// The path a record shows: the kernel's, else the rule's when the rule
+// names the file itself, else none.
 std::string shown_path(const Event& ev, const EventContext& ctx) {
-    if (!ev.path.empty() && !(ev.raw.flags & BW_EVF_NAME_ONLY)) return ev.path;
-    if (ctx.rule && !(ev.raw.flags & BW_EVF_DIR_MATCH)) return ctx.rule->path;
+    if (kernel_path_shown(ev)) return ev.path;
+    if (ctx.rule && !(ev.raw.flags & (BW_EVF_DIR_MATCH | BW_EVF_UNPLACED))) return ctx.rule->path;
     return "";
 }
 
@@ -165,7 +174,7 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
     j["mode"] = to_string(ctx.mode);
     // The path the kernel saw; if the hook had none, the rule's path when the
     // file itself is the rule's (else null), and the file's own name.
-    const bool kernel_path = !ev.path.empty() && !(r.flags & BW_EVF_NAME_ONLY);
+    const bool kernel_path = kernel_path_shown(ev);
     const std::string path = shown_path(ev, ctx);
     if (path.empty())
         j["path"] = nullptr;
@@ -182,6 +191,7 @@ nlohmann::json audit_record(const Event& ev, const EventContext& ctx, const Enri
     j["via_directory"] = (r.flags & BW_EVF_DIR_MATCH) != 0;
     j["via_path"] = (r.flags & BW_EVF_NAME_MATCH) != 0;
     if (r.kind == BW_EV_EXEC) j["content_changed"] = (r.flags & BW_EVF_CONTENT_CHANGED) != 0;
+    if (r.flags & BW_EVF_UNPLACED) j["unplaced"] = true;
     if (ctx.rule) {
         j["policy"] = ctx.rule->policy;
         j["policy_mode"] = policy::to_string(ctx.rule->mode);
@@ -279,7 +289,7 @@ private:
 
 void append_audit_line(std::string& out, const Event& ev, const EventContext& ctx, const Enrichment* enr) {
     const bw_event& r = ev.raw;
-    const bool kernel_path = !ev.path.empty() && !(r.flags & BW_EVF_NAME_ONLY);
+    const bool kernel_path = kernel_path_shown(ev);
     const std::string path = shown_path(ev, ctx);
     LineWriter w(out);
     w.str("action", verdict_name(ev));
@@ -331,6 +341,7 @@ void append_audit_line(std::string& out, const Event& ev, const EventContext& ct
     w.num("tid", r.tid);
     w.str("time", format_wall_time(ctx.wall_ns));
     w.num("uid", r.uid);
+    if (r.flags & BW_EVF_UNPLACED) w.boolean("unplaced", true);
     if (enr) {
         w.str_or_null("unit", enr->unit);
         w.str_or_null("user", enr->user);

@@ -88,6 +88,35 @@ Result<MapImage> build_map_image(const policy::CompiledPolicy& compiled, uint32_
                                     static_cast<uint8_t>(g.audit ? BW_RULE_AUDIT : 0u), 0});
     }
     if (!img.file_keys.empty() || !img.name_keys.empty()) cfg.flags |= BW_CFG_FILES;
+    // A file the kernel reaches without its path (open_by_handle_at of a
+    // file not in the dentry cache) can't be checked against directory
+    // rules or path bindings: on a filesystem that has some, the strongest
+    // of those whose scope holds the task applies, a kill capped at
+    // deny-all (bw_gen_config.unplaced).
+    std::map<std::pair<uint32_t, uint64_t>, bw_file_rule> unplaced;  // (scope, superblock) -> strongest
+    auto stronger = [](const bw_file_rule& a, const bw_file_rule& b) {
+        return bw_rule_strength(a.action, a.flags) > bw_rule_strength(b.action, b.flags);
+    };
+    auto consider_unplaced = [&](policy::RuleKind kind, uint32_t rule_id, uint32_t scope, bool audit,
+                                 uint64_t sb_dev) {
+        const bw_file_rule r{std::min<uint32_t>(kernel_action(kind), BW_ACT_DENY_ALL), rule_id, scope,
+                             audit ? BW_RULE_AUDIT : 0u, 0, 0};
+        auto [it, fresh] = unplaced.emplace(std::pair(scope, sb_dev), r);
+        if (!fresh && stronger(r, it->second)) it->second = r;
+    };
+    for (const auto& f : compiled.files)
+        if (f.directory) consider_unplaced(f.kind, f.rule_id, f.scope, f.audit, f.sb_dev);
+    for (const auto& n : compiled.names) consider_unplaced(n.kind, n.rule_id, n.scope, n.audit, n.sb_dev);
+    if (unplaced.size() > BW_UNPLACED_RULES) {  // too many: the strongest, for every task, on every filesystem
+        bw_file_rule all = unplaced.begin()->second;
+        for (const auto& [key, r] : unplaced)
+            if (stronger(r, all)) all = r;
+        all.scope = BW_SCOPE_HOST;
+        unplaced = {{{BW_SCOPE_HOST, 0}, all}};
+    }
+    size_t slot = 0;
+    for (const auto& [key, r] : unplaced) cfg.unplaced[slot++] = {r, key.second};
+    if (!unplaced.empty()) cfg.flags |= BW_CFG_UNPLACED;
 
     // Exec allowlists: one entry per identity, with the bits of every
     // allowlist holding it.

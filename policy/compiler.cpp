@@ -130,6 +130,7 @@ public:
         for (const auto& p : policies)
             compile_policy(p);
         apply_precedence();
+        find_superblocks();
         find_mount_guards();
         find_outranked_rules();
         find_allowlist_overlaps();
@@ -138,6 +139,26 @@ public:
     }
 
 private:
+    // The superblock device of each directory rule's and each path
+    // binding's filesystem (FileEntry::sb_dev), looked up once per device.
+    void find_superblocks()
+    {
+        std::map<uint64_t, uint64_t> sb_of;  // identity dev -> superblock dev
+        auto lookup = [&](uint64_t dev, const std::string& path) {
+            auto it = sb_of.find(dev);
+            if (it == sb_of.end())
+                it = sb_of.emplace(dev, detail::superblock_dev(path)).first;
+            return it->second;
+        };
+        for (auto& f : out_.files)
+            if (f.directory)
+                f.sb_dev = lookup(f.id.dev, f.path);
+        for (auto& n : out_.names) {
+            const auto slash = n.path.rfind('/');
+            n.sb_dev = lookup(n.dir.dev, slash == 0 ? "/" : n.path.substr(0, slash));
+        }
+    }
+
     void error(const Location& loc, std::string msg)
     {
         out_.diagnostics.push_back(Diagnostic{Severity::error, loc, std::move(msg)});

@@ -2,6 +2,7 @@
 #include "policy/identity.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -46,6 +47,26 @@ bool kernel_btf_knows_btrfs()
 }
 
 namespace detail {
+
+uint64_t superblock_dev(const std::string& path)
+{
+    struct statx stx {};
+    if (::statx(AT_FDCWD, path.c_str(), 0, STATX_MNT_ID, &stx) != 0 || !(stx.stx_mask & STATX_MNT_ID))
+        return 0;
+    // mountinfo: "ID PARENT MAJOR:MINOR ROOT ...", one mount per line.
+    std::ifstream in("/proc/self/mountinfo");
+    const std::string want = std::to_string(stx.stx_mnt_id) + " ";
+    for (std::string line; std::getline(in, line);) {
+        if (line.compare(0, want.size(), want) != 0)
+            continue;
+        unsigned long long id = 0, parent = 0;
+        unsigned maj = 0, min = 0;
+        if (std::sscanf(line.c_str(), "%llu %llu %u:%u", &id, &parent, &maj, &min) != 4)
+            return 0;
+        return (uint64_t{maj} << kdev_minor_bits) | (uint64_t{min} & kdev_minor_mask);
+    }
+    return 0;
+}
 
 uint32_t inode_generation(const std::string& path, uint64_t ino)
 {

@@ -37,6 +37,12 @@ struct Resolved {
 // the inode number and its generation; 0 for every other layout or error.
 uint32_t inode_generation(const std::string& path, uint64_t ino);
 
+// The device of the superblock of the filesystem `path` is on, in the
+// kernel's encoding: /proc/self/mountinfo's device of the mount holding it
+// (statx's mount id).  On btrfs that is the filesystem's device, where
+// stat() gives each subvolume's.  0 when it cannot be told.
+uint64_t superblock_dev(const std::string& path);
+
 // Resolves rule paths to identities: lstat() (stat() only for a symlink,
 // to follow it), plus the canonical path.  Remembers the canonical path of
 // each parent directory, so a directory of 50,000 rule files costs one

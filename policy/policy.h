@@ -175,6 +175,11 @@ struct FileEntry {
     // A directory rule (recursive: true): the kernel matches the directory
     // and everything below it (limits::max_dir_depth levels, same filesystem).
     bool directory = false;
+    // Directory rules: the device of the filesystem's superblock (kernel
+    // encoding; on btrfs not the subvolume's): a file the kernel finds
+    // without its path on that filesystem meets the rule's fallback
+    // (bw_gen_config.unplaced).  0: not known, any filesystem.
+    uint64_t sb_dev = 0;
 };
 
 // A file rule bound to its path (the kernel's bw_names map): whatever file
@@ -188,6 +193,7 @@ struct NameEntry {
     uint32_t scope = 0;
     bool audit = false;
     std::string path;  // resolved directory + "/" + name, for humans
+    uint64_t sb_dev = 0;  // as FileEntry::sb_dev, of `dir`'s filesystem
 };
 
 // A directory above some file entry's file, up to "/": nothing may be

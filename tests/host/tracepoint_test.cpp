@@ -344,6 +344,33 @@ TEST_CASE("a file that appears at a rule's path after the load takes the rule at
     CHECK(st.st_size == 0);
 }
 
+TEST_CASE("a file opened by handle without its path meets the strongest path rule: the opener is killed",
+          "[handle][path]") {
+    // Control: by handle, with its path still known, the helper reads the
+    // file (no rule covers it).
+    Outcome known = testenv::read_by_handle_in_child(p("neighbour.txt"), g_dir, false);
+    REQUIRE(known.exit_code == 0);
+    CHECK(known.output == p("neighbour.txt") + "\nharmless\n");
+    // With its path lost (the caches dropped), no path binding can be
+    // checked: the policy's strongest path rule (a kill-on-open file's)
+    // applies as deny-all, which tracepoint mode enforces with a kill.
+    Outcome o = testenv::read_by_handle_in_child(p("neighbour.txt"), g_dir, true);
+    CHECK(o.signaled);
+    CHECK(o.signal == SIGKILL);
+    CHECK(o.output.empty());
+    auto recs = records_of(o.pid);
+    REQUIRE(recs.size() == 1);
+    INFO(recs[0].dump());
+    CHECK(recs[0]["action"] == "killed");
+    CHECK(recs[0]["unplaced"] == true);
+    CHECK(recs[0]["rule"] == "killOnOpen");
+    CHECK(recs[0]["policy"] == "host-files");
+    CHECK(recs[0]["path"].is_null());  // the kernel had no path for it
+    struct stat st {};
+    REQUIRE(stat(p("neighbour.txt").c_str(), &st) == 0);
+    CHECK(recs[0]["ino"] == st.st_ino);
+}
+
 TEST_CASE("a protected file replaced by rename (as passwd does) keeps its rule on the new file", "[protect][path]") {
     const std::string path = p("replaced.txt");
     struct stat first {};

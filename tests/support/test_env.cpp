@@ -70,6 +70,35 @@ Outcome run_child(const std::function<int(int)>& fn) {
     return wait_outcome(pid, p[0]);
 }
 
+Outcome read_by_handle_in_child(const std::string& path, const std::string& mount, bool lose_path) {
+    return run_child([path, mount, lose_path](int out) {
+        struct {
+            file_handle h;
+            unsigned char room[MAX_HANDLE_SZ];
+        } fh{};
+        fh.h.handle_bytes = MAX_HANDLE_SZ;
+        int mount_id = 0;
+        if (name_to_handle_at(AT_FDCWD, path.c_str(), &fh.h, &mount_id, 0) != 0) return 90;
+        const int mfd = open(mount.c_str(), O_RDONLY | O_DIRECTORY);
+        if (mfd < 0) return 91;
+        if (lose_path) {
+            sync();
+            const int drop = open("/proc/sys/vm/drop_caches", O_WRONLY);
+            if (drop < 0 || write(drop, "2", 1) != 1) return 92;
+            close(drop);
+        }
+        const int fd = open_by_handle_at(mfd, &fh.h, O_RDONLY);
+        if (fd < 0) return errno;
+        char link[512] = {};
+        const ssize_t l = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof(link) - 1);
+        char buf[256];
+        const ssize_t n = read(fd, buf, sizeof(buf));
+        const std::string got =
+            std::string(link, l > 0 ? size_t(l) : 0) + "\n" + std::string(buf, n > 0 ? size_t(n) : 0);
+        return n >= 0 && write(out, got.data(), got.size()) == ssize_t(got.size()) ? 0 : 99;
+    });
+}
+
 Outcome run_program(const std::vector<std::string>& argv) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) throw std::runtime_error("pipe");

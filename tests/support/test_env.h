@@ -29,6 +29,15 @@ Outcome run_child(const std::function<int(int out_fd)>& fn);
 // Forks and execs argv (stdout+stderr captured into Outcome::output).
 Outcome run_program(const std::vector<std::string>& argv);
 
+// A child takes `path`'s file handle and opens the file by it
+// (open_by_handle_at, `mount` any directory on its filesystem) -- after
+// having the kernel drop every unused dentry and inode when `lose_path`, so
+// that the kernel finds the file without its path (a disconnected dentry).
+// It writes what /proc/self/fd says the descriptor's path is, a newline, and
+// what it read: exit 0, or the errno of the open (90+ when a step before it
+// failed).
+Outcome read_by_handle_in_child(const std::string& path, const std::string& mount, bool lose_path);
+
 // Child helper: the errno of open(path, flags), 0 on success (fd closed).
 int open_errno(const std::string& path, int flags);
 

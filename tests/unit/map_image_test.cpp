@@ -74,7 +74,7 @@ TEST_CASE("file rules become entries with the kernel's action, scope and audit f
     CHECK(img->file_rules[1].flags == BW_RULE_AUDIT);
     CHECK(img->file_rules[1].rule_id == 1);
     CHECK(img->file_rules[2].action == BW_ACT_KILL);
-    CHECK(img->config.flags == (BW_CFG_FILES | BW_CFG_FILE_DIRS));
+    CHECK(img->config.flags == (BW_CFG_FILES | BW_CFG_FILE_DIRS | BW_CFG_UNPLACED));
     CHECK(filter_has(*img, 0x800001, 12));
     CHECK_FALSE(filter_has(*img, 0x800001, 10));  // a file, not a directory: no ancestor lookups for it
     CHECK(img->config.generation == 7);
@@ -104,6 +104,61 @@ TEST_CASE("paths bound by name: (directory, name hash, length) -> the rule; the 
     CHECK(img->name_rules[0].scope == 2);
     CHECK(img->name_rules[0].flags == BW_RULE_AUDIT);
     CHECK(img->name_rules[1].action == BW_ACT_KILL);
+}
+
+TEST_CASE("a file reached without its path gets the strongest directory or path rule of its scope and "
+          "filesystem, never a kill") {
+    policy::CompiledPolicy c;
+    // Scope 0 on filesystem 0x700001: an enforcing kill directory beats an
+    // audited deny-all path; scope 2 there: only an audited path; scope 0 on
+    // another filesystem: its own directory.
+    c.files.push_back(entry(0x800001, 12, RuleKind::kill_on_open, 5, 0, false, true));
+    c.files.back().sb_dev = 0x700001;
+    c.files.push_back(entry(0x800001, 13, RuleKind::protect_all, 6, 0, false, false));  // a file: not a candidate
+    c.files.push_back(entry(0x900001, 14, RuleKind::protect_write, 9, 0, false, true));
+    c.files.back().sb_dev = 0x900001;
+    c.names.push_back(policy::NameEntry{{5, 77}, "shadow", RuleKind::protect_all, 7, 0, true, "/etc/shadow", 0x700001});
+    c.names.push_back(
+        policy::NameEntry{{5, 77}, "gshadow", RuleKind::protect_write, 8, 2, true, "/etc/gshadow", 0x700001});
+    auto img = build_map_image(c, 1);
+    REQUIRE(img);
+    CHECK((img->config.flags & BW_CFG_UNPLACED) != 0);
+    const bw_unplaced* u = img->config.unplaced;  // by (scope, superblock)
+    CHECK(u[0].rule.scope == 0);
+    CHECK(u[0].sb_dev == 0x700001);
+    CHECK(u[0].rule.rule_id == 5);
+    CHECK(u[0].rule.action == BW_ACT_DENY_ALL);  // capped: nobody is killed for a rule that may not be theirs
+    CHECK(u[0].rule.flags == 0);
+    CHECK(u[1].rule.scope == 0);
+    CHECK(u[1].sb_dev == 0x900001);
+    CHECK(u[1].rule.rule_id == 9);
+    CHECK(u[1].rule.action == BW_ACT_DENY_WRITE);
+    CHECK(u[2].rule.scope == 2);
+    CHECK(u[2].rule.rule_id == 8);
+    CHECK(u[2].rule.flags == BW_RULE_AUDIT);
+    for (size_t i = 3; i < BW_UNPLACED_RULES; ++i) CHECK(u[i].rule.action == BW_ACT_NONE);
+
+    // File rules alone: nothing to fall back on.
+    policy::CompiledPolicy files_only;
+    files_only.files.push_back(entry(0x800001, 13, RuleKind::protect_all, 6, 0, false, false));
+    auto plain = build_map_image(files_only, 1);
+    REQUIRE(plain);
+    CHECK((plain->config.flags & BW_CFG_UNPLACED) == 0);
+    CHECK(plain->config.unplaced[0].rule.action == BW_ACT_NONE);
+
+    // More (scope, filesystem) pairs than entries: one entry for every task
+    // and filesystem, the strongest of all.
+    policy::CompiledPolicy many;
+    for (uint32_t scope = 1; scope <= BW_UNPLACED_RULES + 1; ++scope)
+        many.files.push_back(entry(0x800001, 100 + scope, scope == 3 ? RuleKind::protect_all : RuleKind::protect_write,
+                                   scope, scope, false, true));
+    auto wide = build_map_image(many, 1);
+    REQUIRE(wide);
+    CHECK(wide->config.unplaced[0].rule.scope == BW_SCOPE_HOST);
+    CHECK(wide->config.unplaced[0].sb_dev == 0);
+    CHECK(wide->config.unplaced[0].rule.rule_id == 3);
+    CHECK(wide->config.unplaced[0].rule.action == BW_ACT_DENY_ALL);
+    CHECK(wide->config.unplaced[1].rule.action == BW_ACT_NONE);
 }
 
 TEST_CASE("the name hash takes every byte and the length, 8 bytes at a time as the kernel reads them") {

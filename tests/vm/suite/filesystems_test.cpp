@@ -42,6 +42,7 @@ const std::string kUpper = kDir + "/upper";
 const std::string kMerged = kDir + "/merged";
 const std::string kXfs = kDir + "/xfs";
 const std::string kBtrfs = kDir + "/btrfs";
+const std::string kRuleless = kDir + "/ruleless";
 
 std::string g_bulwarkd = "/usr/sbin/bulwarkd";
 testenv::Daemon g_daemon;
@@ -154,6 +155,13 @@ void setup() {
     run_or_throw({"/bin/mount", "-o", "loop", image, kExt4});
     testenv::write_file(kExt4 + "/secret.txt", "ext4 secret\n");
     testenv::write_file(kExt4 + "/plain.txt", "ext4 plain\n");
+    fs::create_directories(kExt4 + "/vault/inner");
+    testenv::write_file(kExt4 + "/vault/inner/key.txt", "below a kill-on-open directory\n");
+    fs::create_directories(kExt4 + "/free");
+    testenv::write_file(kExt4 + "/free/note.txt", "ext4 free\n");
+    // A second ext4 that no rule names anything on.
+    make_loop_fs("ruleless", {"/usr/sbin/mkfs.ext4", "-q", "-F"}, 32, kRuleless);
+    testenv::write_file(kRuleless + "/note.txt", "no rules here\n");
 
     // An overlay of two tmpfs directories.
     for (const auto& d : {kLower, kUpper, p("work"), kMerged}) fs::create_directories(d);
@@ -191,6 +199,8 @@ spec:
     - path: /tmp/bwf/btrfs/nest
       recursive: true
   killOnOpen:
+    - path: /tmp/bwf/ext4/vault
+      recursive: true
     - path: /tmp/bwf/lower/lkill.txt
     - path: /tmp/bwf/btrfs/sub/skill.txt
 )");
@@ -235,6 +245,45 @@ void expect_killed(const std::string& path) {
 }
 
 }  // namespace
+
+TEST_CASE("ext4: a file opened by handle without its path still meets its directory's rule: refused, not killed",
+          "[ext4][handle]") {
+    // Control: the helper reads a file by handle, and the kernel really had
+    // lost its path (the descriptor's path is not it) -- on a filesystem
+    // where no rule names anything: the fallback holds only on those that
+    // have directory rules or path bindings.
+    Outcome control = testenv::read_by_handle_in_child(kRuleless + "/note.txt", kRuleless, true);
+    REQUIRE(control.exit_code == 0);
+    const size_t nl = control.output.find('\n');
+    REQUIRE(nl != std::string::npos);
+    INFO("the control's descriptor path: " << control.output.substr(0, nl));
+    CHECK(control.output.substr(0, nl) != kRuleless + "/note.txt");
+    CHECK(control.output.substr(nl + 1) == "no rules here\n");
+    // On ext4 too, by handle, while the kernel still knows the path.
+    Outcome known = testenv::read_by_handle_in_child(kExt4 + "/free/note.txt", kExt4, false);
+    CHECK(known.exit_code == 0);
+    CHECK(known.output == kExt4 + "/free/note.txt\next4 free\n");
+
+    // By its path the file is a kill-on-open file (its directory's rule).
+    expect_killed(kExt4 + "/vault/inner/key.txt");
+
+    // By handle, with its path lost: no directory can be checked, so the
+    // strongest directory rule applies, as a refusal.
+    Outcome o = testenv::read_by_handle_in_child(kExt4 + "/vault/inner/key.txt", kExt4, true);
+    CHECK(o.exited);
+    CHECK(o.exit_code == EPERM);
+    CHECK(o.output.empty());
+    auto recs = testenv::wait_for_audit(kAudit, [&](const json& r) { return r["pid"] == o.pid; });
+    REQUIRE(recs.size() == 1);
+    INFO(recs[0].dump());
+    CHECK(recs[0]["action"] == "denied");
+    CHECK(recs[0]["unplaced"] == true);
+    CHECK(recs[0]["rule"] == "killOnOpen");
+    CHECK(recs[0]["policy"] == "fs-rules");
+    CHECK(recs[0]["via_directory"] == false);
+    CHECK(recs[0]["path"].is_null());  // the kernel had no path for it
+    CHECK(recs[0]["ino"] == stat_of(kExt4 + "/vault/inner/key.txt").st_ino);
+}
 
 TEST_CASE("ext4: a protected file is refused, its neighbour reads", "[ext4]") {
     Outcome control = read_in_child(kExt4 + "/plain.txt");
