@@ -30,15 +30,25 @@ static __always_inline __u32 bw_tp_file_verdict(const struct bw_file_rule *r, bo
 	return BW_VERDICT_KILLED;
 }
 
+/* PID 1 (the host's) and the running bulwarkd: no policy kills them or
+ * refuses them an exec -- killing either would end the host or its
+ * enforcement (docs/policy.md, the lockout guard).  Their opens of a
+ * protected file are still refused in LSM mode. */
+static __always_inline bool bw_current_is_exempt(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == 1 || bw_current_is_self();
+}
+
 /* Carries out a KILLED verdict on the current task: SIGKILL, delivered
- * before the current syscall returns to user space.  bpf_send_signal can
- * fail (the task is PID 1, a kernel thread or exiting; the irq work is
- * busy): then the verdict becomes KILL_FAILED and is counted. */
+ * before the current syscall returns to user space.  Not for PID 1 or
+ * bulwarkd (bw_current_is_exempt), and bpf_send_signal can fail (a kernel
+ * thread, an exiting task; the irq work is busy): then the verdict becomes
+ * KILL_FAILED and is counted. */
 static __always_inline __u32 bw_carry_out(__u32 verdict)
 {
 	if (verdict != BW_VERDICT_KILLED)
 		return verdict;
-	if (bpf_send_signal(BW_SIGKILL) == 0)
+	if (!bw_current_is_exempt() && bpf_send_signal(BW_SIGKILL) == 0)
 		return verdict;
 	bw_count(BW_COUNT_KILL_FAILED);
 	return BW_VERDICT_KILL_FAILED;

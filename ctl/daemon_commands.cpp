@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ctl/commands.h"
+#include "daemon/break_glass.h"
 #include "daemon/control_wire.h"
 #include "daemon/status_model.h"
 
@@ -22,8 +23,10 @@ std::optional<nlohmann::json> ask(const DaemonArgs& a, const std::string& cmd, i
     auto r = control_request(a.socket, {{"cmd", cmd}}, timeout_ms);
     if (!r) {
         const int err = r.error().err;
-        if (err == ENOENT || err == ECONNREFUSED)
+        if (err == ENOENT || err == ECONNREFUSED) {
             std::cerr << "bulwarkd is not running (no control socket at " << a.socket << ")\n";
+            if (break_glass_this_boot()) std::cerr << break_glass_message() << "\n";
+        }
         else if (err == EACCES || err == EPERM)
             std::cerr << "permission denied: only root may talk to bulwarkd (" << a.socket << ")\n";
         else

@@ -46,6 +46,7 @@ inline constexpr int kExitUsage = 2;        // command line
 inline constexpr int kExitRuntime = 3;      // audit log, maps, event loop
 inline constexpr int kExitUnsupported = 4;  // the requested enforcement mode is not available here
 inline constexpr int kExitRunning = 5;      // another bulwarkd is running
+inline constexpr int kExitDisabled = 6;     // bulwark.disable=1 on the kernel command line (break_glass.h)
 
 // Seconds between two checks of the kernel's state (daemon/integrity.h).
 inline constexpr int kIntegrityCheckSeconds = 5;

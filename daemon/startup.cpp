@@ -11,7 +11,9 @@
 #include <vector>
 
 #include <bpf/bpf.h>
+#include <systemd/sd-daemon.h>
 
+#include "daemon/break_glass.h"
 #include "daemon/daemon.h"
 #include "daemon/instance_lock.h"
 #include "daemon/log.h"
@@ -46,6 +48,13 @@ std::variant<std::unique_ptr<Daemon>, int> Daemon::start(const DaemonOptions& op
     if (pthread_sigmask(SIG_BLOCK, &mask, nullptr) != 0) {
         lg->error("block signals failed");
         return kExitRuntime;
+    }
+
+    // Break-glass: before anything is loaded, adopted or pinned.
+    if (break_glass_this_boot()) {
+        lg->critical("{}", break_glass_message());
+        sd_notifyf(0, "STATUS=%s", break_glass_message().c_str());
+        return kExitDisabled;
     }
 
     auto cfg = load_config(opts.config_path);

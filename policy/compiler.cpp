@@ -24,6 +24,7 @@
 #include "policy/elf_deps.h"
 #include "policy/identity.h"
 #include "policy/limits.h"
+#include "policy/lockout.h"
 #include "policy/policy.h"
 #include "policy/text.h"
 
@@ -134,6 +135,8 @@ public:
         find_mount_guards();
         find_outranked_rules();
         find_allowlist_overlaps();
+        detail::check_lockouts(policies, opts_.essential_programs ? *opts_.essential_programs : essential_programs(),
+                               out_);
         sort_diagnostics();
         return std::move(out_);
     }

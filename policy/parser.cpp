@@ -298,12 +298,17 @@ private:
     {
         if (!expect(n, Kind::mapping, "a mapping"))
             return;
-        const Fields f = fields(n, "spec", {"mode", "scope", "protectedFiles", "killOnOpen", "execAllowlist"});
+        const Fields f =
+            fields(n, "spec", {"mode", "scope", "protectedFiles", "killOnOpen", "execAllowlist", "allowLockout"});
         if (const YNode* m = f.get("mode")) {
             if (auto mode = enum_value<PolicyMode>(*m, "mode",
                                                    {{"enforce", PolicyMode::enforce}, {"audit", PolicyMode::audit}},
                                                    {"enforce", "audit"}))
                 p.mode = *mode;
+        }
+        if (const YNode* a = f.get("allowLockout")) {
+            if (const auto allow = bool_value(*a, "allowLockout"))
+                p.allow_lockout = *allow;
         }
         if (const YNode* s = f.get("scope"))
             parse_scope(*s, p);

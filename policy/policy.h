@@ -74,6 +74,9 @@ struct Policy {
     std::vector<ProtectedFile> protected_files;
     std::vector<KillOnOpen> kill_on_open;
     std::optional<std::vector<ExecEntry>> exec_allowlist;  // present => allowlist in force
+    // spec.allowLockout: the admin means a policy the lockout guard would
+    // refuse (its errors become warnings).
+    bool allow_lockout = false;
     Location loc;  // where the policy document starts
 };
 
@@ -250,6 +253,17 @@ struct CompiledPolicyInfo {
     Location loc;
 };
 
+// A program a host cannot do without (the lockout guard): what it is
+// ("PID 1's binary", "the package manager", ...) and its canonical path.
+struct EssentialProgram {
+    std::string what;
+    std::string path;
+};
+// Those installed on this host: PID 1's binary and its dynamic loader,
+// systemd's programs (/usr/lib/systemd/systemd*, systemctl), bulwarkd,
+// bulwarkctl and the running program, dpkg/apt, sshd/login/agetty.
+std::vector<EssentialProgram> essential_programs();
+
 struct CompileOptions {
     // cgroup v2 mount point used to resolve scope.units; empty: find it in
     // /proc/self/mountinfo.
@@ -258,6 +272,9 @@ struct CompileOptions {
     // (kernel_btf_knows_btrfs() when they were loaded); false: rules on
     // btrfs are not enforced, and say so.
     bool btrfs_identity = false;
+    // What a host-wide enforcing allowlist must allow (the lockout guard);
+    // none: this host's, essential_programs().
+    std::optional<std::vector<EssentialProgram>> essential_programs;
 };
 
 struct CompiledPolicy {

@@ -180,7 +180,7 @@ static __always_inline int bw_check_exec(struct file *file, const struct path *p
 	struct bw_view v;
 	struct bw_walk w;
 
-	if (!bw_view_get(&v) || v.cfg->n_allowlists == 0)
+	if (!bw_view_get(&v) || v.cfg->n_allowlists == 0 || bw_current_is_exempt())
 		return 0;
 	bw_walk_file(&w, &v, file, BW_WALK_EXEC);
 	if (!bw_exec_missing(&v, &w, &hit))

@@ -251,7 +251,7 @@ int BPF_PROG(bw_tp_exec, struct task_struct *p, int old_pid, struct linux_binprm
 	struct bw_walk w;
 	struct dentry *dentry;
 
-	if (!bw_view_get(&v) || v.cfg->n_allowlists == 0)
+	if (!bw_view_get(&v) || v.cfg->n_allowlists == 0 || bw_current_is_exempt())
 		return 0;
 	dentry = bprm->file->f_path.dentry;
 	bw_walk(&w, &v, dentry, BW_WALK_EXEC);

@@ -9,6 +9,8 @@
 #     shell's in-place rewrite of it does not run; a reinstall runs again
 #   4 invalid policy -> `systemctl reload` fails, error with line:column in the
 #     journal, previous rules still enforced
+#   4b a policy that would lock the host out (allowlist without PID 1's
+#     binary, deny-write on /etc/passwd) -> check and reload refuse it
 #   5 a root shell's `kill -STOP` / `kill -9` are refused (self-protection:
 #     journal entry); SIGSTOP through `systemctl kill` -> the watchdog
 #     fires, systemd restarts it; enforcement never stopped (pinned)
@@ -191,6 +193,31 @@ check "the previous rules are still enforced" errno_of_cat /srv/data/secret.txt
 check "bulwarkctl status reports the refused reload" sh -c "bulwarkctl status | grep -q 'last reload: REFUSED'"
 check "the service is still active" systemctl is-active --quiet bulwark.service
 rm -f /etc/bulwark/policies.d/broken.yaml
+
+echo "# 4b: the lockout guard refuses a policy that would make the host unusable"
+cat > /etc/bulwark/policies.d/lockout.yaml <<'YAML'
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: lockout
+spec:
+  execAllowlist:
+    - /usr/bin/python3
+  protectedFiles:
+    - path: /etc/passwd
+      deny: write
+YAML
+check_fails "bulwarkctl check refuses it" bulwarkctl check /etc/bulwark/policies.d/lockout.yaml
+bulwarkctl check /etc/bulwark/policies.d/lockout.yaml 2>&1 | sed 's/^/#   /' | cut -c1-240
+check "... saying PID 1's binary would be refused, and how to fix it" sh -c \
+    "bulwarkctl check /etc/bulwark/policies.d/lockout.yaml 2>&1 | grep 'lockout.yaml:7:7: error: host-wide enforcing execAllowlist' | grep \"PID 1's binary (\" | grep -q 'allowLockout: true'"
+check "... and deny: write on /etc/passwd" sh -c \
+    "bulwarkctl check /etc/bulwark/policies.d/lockout.yaml 2>&1 | grep -q 'lockout.yaml:9:13: error: protectedFiles(write) on \"/etc/passwd\"'"
+check_fails "systemctl reload refuses it" systemctl reload bulwark.service
+check "the previous rules are still enforced" errno_of_cat /srv/data/secret.txt
+check "and programs still run" /bin/true
+rm -f /etc/bulwark/policies.d/lockout.yaml
+check "reload works again without it" systemctl reload bulwark.service
 
 echo "# 5: a wedged daemon is restarted by the watchdog"
 old_pid=$(main_pid)

@@ -103,8 +103,16 @@ spec:
   execAllowlist:
     - $dir/bin/
 YAML
+# The lockout guard: a host-wide enforcing allowlist of one directory
+# refuses what this host runs on -- unless the policy says it means it.
+"$ctl" check "$dir/dirs.yaml" >"$dir/out" 2>"$dir/err"
+expect "lockout: exit status" 1 $?
+expect "lockout: the error says what and how" 1 \
+    "$(grep -c "^$dir/dirs.yaml:12:7: error: host-wide enforcing execAllowlist of policy \"dirs\" would refuse what this host needs to run: .*set \`allowLockout: true\` in its spec$" "$dir/err")"
+sed -i 's/^  protectedFiles:$/  allowLockout: true\n  protectedFiles:/' "$dir/dirs.yaml"
 "$ctl" check "$dir/dirs.yaml" >"$dir/out" 2>"$dir/err"
 expect "directory rule: exit status" 0 $?
+expect "lockout allowed: a warning" 1 "$(grep -c '(allowed: the policy says allowLockout: true)$' "$dir/err")"
 expect "directory rule: in force" "  $dir/vault/ and everything below it: every open denied (enforce, whole host; rule 0, policy dirs)" \
     "$(grep "^  $dir/vault/ and" "$dir/out")"
 expect "directory rule: allowlist entry" "    $dir/bin/ and everything below it" \
@@ -127,6 +135,7 @@ kind: Policy
 metadata:
   name: compile-errors
 spec:
+  mode: audit
   protectedFiles:
     - path: $dir/vault
   execAllowlist:
@@ -136,8 +145,8 @@ YAML
 expect "all errors: exit status" 1 $?
 expect "all errors: messages" "$dir/errors.yaml:6:9: error: invalid value \"enforcing\" for mode; expected one of: enforce, audit
 $dir/errors.yaml:8:13: error: path \"relative\" is not absolute
-$dir/errors.yaml:16:13: error: \"$dir/vault\" is a directory; add recursive: true to cover everything below it
-$dir/errors.yaml:18:7: error: \"$dir/bin\" is a directory; write it as \"$dir/bin/\" to allow everything below it
+$dir/errors.yaml:17:13: error: \"$dir/vault\" is a directory; add recursive: true to cover everything below it
+$dir/errors.yaml:19:7: error: \"$dir/bin\" is a directory; write it as \"$dir/bin/\" to allow everything below it
 bulwarkctl: check failed: 4 errors, 0 warnings" "$(cat "$dir/err")"
 
 "$ctl" >/dev/null 2>&1

@@ -1,6 +1,7 @@
 // The daemon's settings file.
 #include <catch2/catch.hpp>
 
+#include "daemon/break_glass.h"
 #include "daemon/config.h"
 
 using namespace bulwark;
@@ -84,4 +85,14 @@ TEST_CASE("pinDir: where enforcement is pinned, an absolute path") {
     auto bad = parse_config_text("pinDir: relative\n", "bulwark.yaml");
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.diagnostics[0].to_string().find("bulwark.yaml:1:9: error: pinDir must be an absolute path") == 0);
+}
+
+TEST_CASE("break-glass: bulwark.disable=1 counts as a word of the kernel command line, nothing else does") {
+    CHECK(bulwark::break_glass_in("BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro bulwark.disable=1 quiet\n"));
+    CHECK(bulwark::break_glass_in("bulwark.disable=1"));
+    CHECK(bulwark::break_glass_in("ro\tbulwark.disable=1\n"));
+    CHECK_FALSE(bulwark::break_glass_in("BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro quiet\n"));
+    CHECK_FALSE(bulwark::break_glass_in("bulwark.disable=0"));
+    CHECK_FALSE(bulwark::break_glass_in("bulwark.disable=10 xbulwark.disable=1 bulwark.disable"));
+    CHECK_FALSE(bulwark::break_glass_in(""));
 }

@@ -35,11 +35,15 @@ std::string doc(const std::string& name, const std::string& body)
     return "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: " + name + "\nspec:\n" + body;
 }
 
-CompiledPolicy compile_text(const std::string& yaml, const CompileOptions& opts = {})
+// The lockout guard has its own tests (policy_lockout_test.cpp): here
+// host-wide allowlists need not allow this machine's programs.
+CompiledPolicy compile_text(const std::string& yaml, CompileOptions opts = {})
 {
     const ParseResult parsed = parse_policy_text(yaml, "c.yaml");
     INFO("parse diagnostics: " << Catch::Detail::stringify(lines(parsed.diagnostics)));
     REQUIRE(parsed.ok());
+    if (!opts.essential_programs)
+        opts.essential_programs.emplace();
     return compile(parsed.policies, opts);
 }
 

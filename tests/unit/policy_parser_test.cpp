@@ -167,7 +167,7 @@ TEST_CASE("unknown keys are errors at the key, naming the keys allowed", "[polic
               "p.yaml:8:7: error: unknown key \"pathh\" in protectedFiles entry; expected one of: path, deny, recursive"});
     CHECK(errors_of(header() + "  killOnOpen: [{path: /a}]\n  protectFiles: []\n") ==
           std::vector<std::string>{"p.yaml:7:3: error: unknown key \"protectFiles\" in spec; expected one of: mode, "
-                                   "scope, protectedFiles, killOnOpen, execAllowlist"});
+                                   "scope, protectedFiles, killOnOpen, execAllowlist, allowLockout"});
     CHECK(errors_of("apiVersion: bulwark/v1\nkind: Policy\nmetadata: {name: a, labels: {}}\nspec:\n  "
                     "killOnOpen: [{path: /a}]\nstatus: 1\n") ==
           std::vector<std::string>{
