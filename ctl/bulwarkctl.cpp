@@ -22,6 +22,8 @@ int main(int argc, char** argv)
         add_check_command(app),
         add_status_command(app),
         add_reload_command(app),
+        add_apply_command(app),
+        add_confirm_command(app),
     };
 
     try {

@@ -28,5 +28,9 @@ Command add_check_command(CLI::App& app);
 Command add_status_command(CLI::App& app);
 // `bulwarkctl reload`: compile and switch; exit 1 if the policy is refused.
 Command add_reload_command(CLI::App& app);
+// `bulwarkctl apply --confirm-within D`: a reload on trial; `bulwarkctl
+// confirm` keeps it, else bulwarkd puts the last confirmed policy back.
+Command add_apply_command(CLI::App& app);
+Command add_confirm_command(CLI::App& app);
 
 }  // namespace bulwark::ctl

@@ -52,18 +52,17 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
     if (cmd == "rules") return bindings();
     if (cmd == "reload") {
         log::get("daemon")->info("reload requested over the control socket");
-        sd_notify(0, "RELOADING=1");
-        ReloadResult r = reload();
-        notify_status();
-        sd_notify(0, "READY=1");
-        return {{"ok", r.ok},
-                {"generation", r.generation},
-                {"duration_ms", r.duration_ms},
-                {"phases_ms", {{"parse", r.parse_ms}, {"compile", r.compile_ms}, {"maps", r.maps_ms}}},
-                {"errors", r.errors},
-                {"warnings", r.warnings}};
+        return reload_answer(notified_reload());
     }
-    return {{"ok", false}, {"error", "unknown command \"" + cmd + "\"; expected status, rules or reload"}};
+    if (cmd == "apply") {
+        const auto secs = request.find("confirm_within_s");
+        if (secs == request.end() || !secs->is_number_unsigned())
+            return {{"ok", false}, {"error", "apply needs confirm_within_s, a number of seconds"}};
+        return apply(secs->get<uint64_t>());
+    }
+    if (cmd == "confirm") return confirm();
+    return {{"ok", false},
+            {"error", "unknown command \"" + cmd + "\"; expected status, rules, reload, apply or confirm"}};
 }
 
 // SIGTERM means "stop" and "restart" alike.  Under systemd the unit's job
@@ -146,6 +145,16 @@ int Daemon::run() {
                   errno_error("create the integrity timer").to_string());
     }
 
+    // A trial's deadline (bulwarkctl apply --confirm-within).
+    trial_timer_ = UniqueFd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (trial_timer_.get() >= 0) {
+        e.data.u32 = 4;
+        epoll_ctl(efd, EPOLL_CTL_ADD, trial_timer_.get(), &e);
+    } else {
+        lg->error("{}: bulwarkctl apply --confirm-within is refused",
+                  errno_error("create the trial timer").to_string());
+    }
+
     notify_status();
     sd_notify(0, "READY=1");
     lg->info("ready; control socket {}", config_.control_socket);
@@ -153,8 +162,8 @@ int Daemon::run() {
     int rc = kExitOk;
     bool running = true;
     while (running) {
-        epoll_event evs[4];
-        int n = epoll_wait(efd, evs, 4, -1);
+        epoll_event evs[5];
+        int n = epoll_wait(efd, evs, 5, -1);
         if (n < 0) {
             if (errno == EINTR) continue;
             lg->error("{}", errno_error("epoll_wait").to_string());
@@ -168,6 +177,11 @@ int Daemon::run() {
                 if (read(tfd.get(), &expirations, sizeof(expirations)) > 0) verify_integrity();
                 continue;
             }
+            if (evs[i].data.u32 == 4) {
+                uint64_t expirations = 0;
+                if (read(trial_timer_.get(), &expirations, sizeof(expirations)) > 0) end_trial();
+                continue;
+            }
             if (evs[i].data.u32 == 2) {
                 control_->serve_one([this](const nlohmann::json& req) { return handle(req); });
                 continue;
@@ -177,10 +191,7 @@ int Daemon::run() {
                 switch (si.ssi_signo) {
                     case SIGHUP:
                         lg->info("SIGHUP: reloading policy from {}", config_.policy_dir);
-                        sd_notify(0, "RELOADING=1");
-                        reload();
-                        notify_status();
-                        sd_notify(0, "READY=1");
+                        notified_reload();
                         break;
                     case SIGUSR1:
                         pipeline_->request_reopen();

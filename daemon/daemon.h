@@ -106,6 +106,8 @@ private:
     Daemon() = default;
     // Compiles the policy directory and, if valid, switches the kernel to it.
     ReloadResult reload();
+    // reload(), told to systemd (RELOADING=1 ... READY=1, STATUS=).
+    ReloadResult notified_reload();
     // Registers `compiled` as the next generation, writes it and switches.
     Result<GenerationInfo> install(const std::shared_ptr<const policy::CompiledPolicy>& compiled, double& ms);
     // Compares the kernel's state with what bulwarkd wrote; when it was
@@ -118,6 +120,13 @@ private:
     // After a switch to `generation`: descriptors opened before it
     // (daemon/preexisting.h).
     void mark_preexisting(uint32_t generation);
+    // `bulwarkctl apply --confirm-within`: reload, and go back to the last
+    // confirmed policy unless `bulwarkctl confirm` comes within `seconds`
+    // (daemon/trial.cpp).
+    nlohmann::json apply(uint64_t seconds);
+    nlohmann::json confirm();
+    // The trial's time is up: the last confirmed policy, as a new generation.
+    void end_trial();
     nlohmann::json status() const;
     // `bulwarkctl status --rules` (daemon/status.cpp).
     nlohmann::json bindings() const;
@@ -156,7 +165,23 @@ private:
     int64_t started_at_ns_ = 0;
     size_t current_policies_ = 0;
     std::optional<ReloadResult> last_reload_;
+
+    // A policy on trial: what goes back in force at `deadline_ns` (wall
+    // clock) unless confirmed; trial_timer_ fires then (a one-shot timerfd).
+    struct Trial {
+        std::shared_ptr<const policy::CompiledPolicy> fallback;  // the last confirmed policy
+        size_t fallback_policies = 0;
+        uint32_t fallback_generation = 0;  // its generation when the trial began
+        uint32_t generation = 0;           // the trial's
+        uint64_t seconds = 0;
+        int64_t deadline_ns = 0;
+    };
+    std::optional<Trial> trial_;
+    UniqueFd trial_timer_;
 };
+
+// The control socket's answer to a reload (and an apply).
+nlohmann::json reload_answer(const ReloadResult& r);
 
 // Wall-clock now, in ns.
 int64_t wall_now_ns();

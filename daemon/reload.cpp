@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <systemd/sd-daemon.h>
 
 #include "daemon/daemon.h"
 #include "daemon/log.h"
@@ -166,6 +167,23 @@ void Daemon::mark_preexisting(uint32_t generation) {
         lg->error("generation {}: {} descriptors opened before it could not be taken and keep the access they had "
                   "(first: {})",
                   generation, out->failed, out->first_failure);
+}
+
+ReloadResult Daemon::notified_reload() {
+    sd_notify(0, "RELOADING=1");
+    ReloadResult r = reload();
+    notify_status();
+    sd_notify(0, "READY=1");
+    return r;
+}
+
+nlohmann::json reload_answer(const ReloadResult& r) {
+    return {{"ok", r.ok},
+            {"generation", r.generation},
+            {"duration_ms", r.duration_ms},
+            {"phases_ms", {{"parse", r.parse_ms}, {"compile", r.compile_ms}, {"maps", r.maps_ms}}},
+            {"errors", r.errors},
+            {"warnings", r.warnings}};
 }
 
 ReloadResult Daemon::reload() {

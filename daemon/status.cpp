@@ -85,6 +85,8 @@ nlohmann::json Daemon::status() const {
                                      r.compile_ms, r.maps_ms,                   r.generation,  r.errors,
                                      r.warnings};
     }
+    if (trial_)
+        s.trial = TrialStatus{trial_->generation, trial_->fallback_generation, format_wall_time(trial_->deadline_ns)};
     return to_json(s);
 }
 

@@ -94,6 +94,12 @@ nlohmann::json to_json(const DaemonStatus& s) {
     } else {
         j["last_reload"] = nullptr;
     }
+    if (s.trial)
+        j["trial"] = {{"generation", s.trial->generation},
+                      {"fallback_generation", s.trial->fallback_generation},
+                      {"deadline", s.trial->deadline}};
+    else
+        j["trial"] = nullptr;
     return j;
 }
 
@@ -170,6 +176,11 @@ Result<DaemonStatus> status_from_json(const nlohmann::json& j) {
             rs.warnings = r.at("warnings").get<std::vector<std::string>>();
             s.last_reload = std::move(rs);
         }
+        if (j.contains("trial") && !j.at("trial").is_null()) {  // bulwarkd before trials had none
+            const auto& t = j.at("trial");
+            s.trial = TrialStatus{t.at("generation").get<uint32_t>(), t.at("fallback_generation").get<uint32_t>(),
+                                  t.at("deadline").get<std::string>()};
+        }
         return s;
     } catch (const nlohmann::json::exception& ex) {
         return Error{std::string("malformed status from bulwarkd: ") + ex.what(), EBADMSG};
@@ -245,6 +256,10 @@ std::string render_status_text(const DaemonStatus& s) {
           << " ms), generation " << r.generation << " in force\n";
         for (const auto& err : r.errors) o << "  " << err << "\n";
     }
+    if (s.trial)
+        o << "trial: generation " << s.trial->generation << " is on trial; the policy of generation "
+          << s.trial->fallback_generation << " goes back in force at " << s.trial->deadline
+          << " unless `bulwarkctl confirm` comes first\n";
     o << "audit log: " << s.audit_log << "\n";
     return o.str();
 }

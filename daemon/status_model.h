@@ -72,6 +72,13 @@ struct ReloadStatus {
     std::vector<std::string> errors, warnings;
 };
 
+// A policy on trial (bulwarkctl apply --confirm-within).
+struct TrialStatus {
+    uint32_t generation = 0;           // on trial
+    uint32_t fallback_generation = 0;  // whose policy goes back in force ...
+    std::string deadline;              // ... at this time, unless confirmed
+};
+
 struct DaemonStatus {
     int64_t pid = 0;
     std::string version;
@@ -90,6 +97,7 @@ struct DaemonStatus {
     Persistence persistence;
     IntegrityStatus integrity;
     std::optional<ReloadStatus> last_reload;
+    std::optional<TrialStatus> trial;
 };
 
 // `bulwarkctl status --rules`: what each rule of the generation in force is

@@ -19,9 +19,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "policy/cgroups.h"
 #include "test_env.h"
@@ -585,6 +587,67 @@ TEST_CASE("a policy file others can write, or another user owns, is refused at r
                   "host-extra");
     fs::remove(extra);
     CHECK(reload().exit_code == 0);
+}
+
+TEST_CASE("apply --confirm-within: the policy on trial goes back unless confirmed; confirmed, it stays",
+          "[trial]") {
+    const std::string trial = p("policies/trial.yaml");
+    testenv::write_file(trial, "apiVersion: bulwark/v1\nkind: Policy\nmetadata:\n  name: host-trial\n"
+                               "spec:\n  killOnOpen:\n    - path: " + p("neighbour.txt") + "\n");
+    auto status = [] {
+        Outcome st = testenv::run_program({g_bulwarkctl, "status", "--json", "--socket", control()});
+        return json::parse(st.output);
+    };
+    auto apply = [](const std::string& within) {
+        return testenv::run_program({g_bulwarkctl, "apply", "--confirm-within", within, "--socket", control()});
+    };
+    auto neighbour_read = [] {
+        return open_in_child([] { return open(p("neighbour.txt").c_str(), O_RDONLY); });
+    };
+    // Control: the file reads before the trial.
+    CHECK(neighbour_read().output == "harmless\n");
+    const uint64_t before = status()["generation"].get<uint64_t>();
+
+    // Not confirmed: the trial's rule holds, then the last confirmed policy is back.
+    Outcome a = apply("2s");
+    INFO(a.output);
+    REQUIRE(a.exit_code == 0);
+    CHECK(a.output.find("on trial: unless `bulwarkctl confirm` comes by ") != std::string::npos);
+    json st = status();
+    CHECK(st["generation"] == before + 1);
+    REQUIRE(st["trial"].is_object());
+    CHECK(st["trial"]["fallback_generation"] == before);
+    expect_killed(neighbour_read(), p("neighbour.txt"), "host-trial");
+    Outcome text = testenv::run_program({g_bulwarkctl, "status", "--socket", control()});
+    CHECK(text.output.find("trial: generation " + std::to_string(before + 1) + " is on trial") != std::string::npos);
+    for (int i = 0; i < 200 && status()["generation"] != before + 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    st = status();
+    CHECK(st["generation"] == before + 2);
+    CHECK(st["trial"].is_null());
+    Outcome back = neighbour_read();
+    CHECK(back.exit_code == 0);
+    CHECK(back.output == "harmless\n");
+    CHECK(g_daemon.output().find("trial of generation " + std::to_string(before + 1) +
+                                 " was not confirmed within 2 s: the policy of generation " + std::to_string(before) +
+                                 " is back in force") != std::string::npos);
+
+    // Confirmed: it stays, also after its deadline has passed.
+    a = apply("1s");
+    REQUIRE(a.exit_code == 0);
+    Outcome c = testenv::run_program({g_bulwarkctl, "confirm", "--socket", control()});
+    CHECK(c.exit_code == 0);
+    CHECK(c.output == "confirmed: generation " + std::to_string(before + 3) + " stays in force\n");
+    CHECK(status()["trial"].is_null());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the deadline: nothing may happen
+    CHECK(status()["generation"] == before + 3);
+    expect_killed(neighbour_read(), p("neighbour.txt"), "host-trial");
+    // Nothing to confirm now; a bad duration is a usage error.
+    CHECK(testenv::run_program({g_bulwarkctl, "confirm", "--socket", control()}).exit_code == 1);
+    CHECK(apply("soon").exit_code == 2);
+
+    fs::remove(trial);
+    CHECK(testenv::run_program({g_bulwarkctl, "reload", "--socket", control()}).exit_code == 0);
 }
 
 TEST_CASE("settings others can write are refused at start, naming the file", "[trust]") {

@@ -11,6 +11,8 @@
 #     journal, previous rules still enforced
 #   4b a policy that would lock the host out (allowlist without PID 1's
 #     binary, deny-write on /etc/passwd) -> check and reload refuse it
+#   4c `bulwarkctl apply --confirm-within`: unconfirmed, the previous policy
+#     comes back; confirmed, the new one stays
 #   5 a root shell's `kill -STOP` / `kill -9` are refused (self-protection:
 #     journal entry); SIGSTOP through `systemctl kill` -> the watchdog
 #     fires, systemd restarts it; enforcement never stopped (pinned)
@@ -218,6 +220,32 @@ check "the previous rules are still enforced" errno_of_cat /srv/data/secret.txt
 check "and programs still run" /bin/true
 rm -f /etc/bulwark/policies.d/lockout.yaml
 check "reload works again without it" systemctl reload bulwark.service
+
+echo "# 4c: a policy applied on trial goes back unless confirmed"
+printf 'on trial\n' > /srv/data/trial.txt
+check_eq "control: the file reads before the trial" "on trial" "$(cat /srv/data/trial.txt)"
+cat > /etc/bulwark/policies.d/trial.yaml <<'YAML'
+apiVersion: bulwark/v1
+kind: Policy
+metadata:
+  name: trial
+spec:
+  protectedFiles:
+    - path: /srv/data/trial.txt
+YAML
+check "bulwarkctl apply --confirm-within 5s" sh -c "bulwarkctl apply --confirm-within 5s | grep -q 'on trial: unless'"
+check "the trial's rule is enforced" errno_of_cat /srv/data/trial.txt
+check "bulwarkctl status shows the trial" sh -c "bulwarkctl status | grep -q '^trial: generation'"
+wait_until 30 "unconfirmed, the previous policy is back: the file reads" sh -c "cat /srv/data/trial.txt >/dev/null 2>&1"
+wait_until 10 "the journal says the trial was not confirmed" sh -c \
+    "journalctl -u bulwark --no-pager | grep -q 'was not confirmed within 5 s: the policy of generation'"
+check "the earlier rules are still enforced" errno_of_cat /srv/data/secret.txt
+check "apply again and confirm" sh -c "bulwarkctl apply --confirm-within 5s >/dev/null && bulwarkctl confirm | grep -q '^confirmed: generation'"
+check "the journal says it was confirmed" sh -c "journalctl -u bulwark --no-pager | grep -q 'trial confirmed: generation'"
+check "bulwarkctl status shows no trial" sh -c "! bulwarkctl status | grep -q '^trial:'"
+check "the confirmed rule is enforced" errno_of_cat /srv/data/trial.txt
+rm -f /etc/bulwark/policies.d/trial.yaml
+check "reload without it" systemctl reload bulwark.service
 
 echo "# 5: a wedged daemon is restarted by the watchdog"
 old_pid=$(main_pid)
