@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ctl/commands.h"
+#include "daemon/config.h"
 #include "policy/policy.h"
 
 namespace bulwark::ctl {
@@ -12,6 +13,7 @@ namespace {
 
 struct CheckOptions {
     std::vector<std::string> paths;
+    std::string config = kDefaultSettings;
     std::string cgroup2_root;
     bool json = false;
 };
@@ -20,15 +22,29 @@ int run_check(const CheckOptions& o)
 {
     namespace pol = bulwark::policy;
 
+    // No paths: what bulwarkd would load -- its settings file (trusted, as
+    // bulwarkd requires) and the policy directory they name, with
+    // bulwarkd's own trust rules.
+    std::vector<pol::Diagnostic> all;
+    std::vector<std::string> paths = o.paths;
+    const bool configured = paths.empty();
+    if (configured) {
+        auto cfg = load_config(o.config);
+        for (auto& d : pol::check_trusted(o.config)) cfg.diagnostics.push_back(std::move(d));
+        all = cfg.diagnostics;
+        paths = {cfg.config.policy_dir};
+        if (!o.json)
+            std::cerr << "checking " << o.config << " and its policy directory " << cfg.config.policy_dir << "\n";
+    }
     // Policies with parse errors are left out of `parsed.policies`; the rest
     // are compiled anyway so one run reports every problem it can.
-    const pol::ParseResult parsed = pol::parse_policy_paths(o.paths);
+    const pol::ParseResult parsed = pol::parse_policy_paths(paths, /*trusted_only=*/configured);
     pol::CompileOptions copts;
     copts.cgroup2_root = o.cgroup2_root;
     copts.btrfs_identity = pol::kernel_btf_knows_btrfs();  // as bulwarkd, started now, would load
     const pol::CompiledPolicy compiled = pol::compile(parsed.policies, copts);
 
-    std::vector<pol::Diagnostic> all = parsed.diagnostics;
+    all.insert(all.end(), parsed.diagnostics.begin(), parsed.diagnostics.end());
     all.insert(all.end(), compiled.diagnostics.begin(), compiled.diagnostics.end());
     std::size_t errors = 0;
     std::size_t warnings = 0;
@@ -56,9 +72,12 @@ Command add_check_command(CLI::App& app)
 {
     auto opts = std::make_shared<CheckOptions>();
     CLI::App* sub = app.add_subcommand("check", "Parse and compile policy files; print problems and a summary");
-    sub->add_option("paths", opts->paths, "Policy files, or directories (their *.yaml and *.yml files)")
-        ->required()
-        ->type_name("FILE|DIR");
+    sub->add_option("paths", opts->paths,
+                    "Policy files, directories (their *.yaml and *.yml files), or - for standard input; "
+                    "none: the settings file and the policy directory it names, as bulwarkd would load them")
+        ->type_name("FILE|DIR|-");
+    sub->add_option("--config", opts->config, "bulwarkd's settings file, checked when no path is given")
+        ->capture_default_str();
     sub->add_flag("--json", opts->json,
                   "Print the compiled policy and every diagnostic as one JSON document on stdout "
                   "(also when invalid; keys in docs/policy.md)");

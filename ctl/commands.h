@@ -15,12 +15,17 @@ inline constexpr int exit_usage = 2;    // bad command line
 inline constexpr int exit_not_running = 3;  // bulwarkd is not running / cannot be reached
 inline constexpr int exit_tampered = 4;     // status: bulwarkd found its kernel state changed (and restored it)
 
+// bulwarkd's settings file: where check finds the policy directory, and
+// status/reload/apply/confirm the control socket (controlSocket).
+inline constexpr const char* kDefaultSettings = "/etc/bulwark/bulwark.yaml";
+
 struct Command {
     CLI::App* app = nullptr;   // the subcommand, to see whether it was chosen
     std::function<int()> run;  // runs it; returns the exit code
 };
 
-// `bulwarkctl check FILE|DIR...`: parse and compile policies, print every
+// `bulwarkctl check [FILE|DIR|-]...`: parse and compile policies (none
+// given: the settings file and its policy directory), print every
 // diagnostic to stderr and the summary to stdout when valid.
 Command add_check_command(CLI::App& app);
 

@@ -8,6 +8,7 @@
 
 #include "ctl/commands.h"
 #include "daemon/break_glass.h"
+#include "daemon/config.h"
 #include "daemon/control_wire.h"
 #include "daemon/status_model.h"
 
@@ -15,15 +16,23 @@ namespace bulwark::ctl {
 namespace {
 
 struct DaemonArgs {
-    std::string socket = kDefaultControlSocket;
+    std::string socket;  // empty: the settings' controlSocket
+    std::string config = kDefaultSettings;
     bool json = false;
 
-    std::string control_socket() const { return socket; }
+    // --socket, else controlSocket from the settings file (its default when
+    // the file does not say or cannot be read: bulwarkd would not start
+    // with it either).
+    std::string control_socket() const {
+        if (!socket.empty()) return socket;
+        return load_config(config).config.control_socket;
+    }
 };
 
 // The options every command that talks to bulwarkd has.
 void add_daemon_options(CLI::App* sub, DaemonArgs& a, bool json) {
-    sub->add_option("--socket", a.socket, "bulwarkd's control socket")->capture_default_str();
+    sub->add_option("--socket", a.socket, "bulwarkd's control socket (default: controlSocket in the settings)");
+    sub->add_option("--config", a.config, "bulwarkd's settings file, for controlSocket")->capture_default_str();
     if (json) sub->add_flag("--json", a.json, "print the daemon's answer as JSON");
 }
 

@@ -49,14 +49,6 @@ std::string last_line(const std::string& path) {
 
 }  // namespace
 
-const char* to_string(FlushPolicy p) {
-    switch (p) {
-        case FlushPolicy::none: return "none";
-        case FlushPolicy::batch: return "batch";
-        case FlushPolicy::fsync: return "fsync";
-    }
-    return "?";
-}
 
 std::string current_boot_id() {
     std::ifstream in("/proc/sys/kernel/random/boot_id");

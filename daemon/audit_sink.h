@@ -12,17 +12,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon/config.h"
 #include "daemon/error.h"
 
 namespace bulwark {
-
-enum class FlushPolicy {
-    none,   // lines are held in memory up to 64 KiB or one second
-    batch,  // every batch of events is written at once (default)
-    fsync,  // ... and fdatasync'ed (survives power loss)
-};
-
-const char* to_string(FlushPolicy p);
 
 class AuditSink {
 public:

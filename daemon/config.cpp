@@ -13,6 +13,15 @@
 #include "policy/yaml_tree.h"
 
 namespace bulwark {
+
+const char* to_string(FlushPolicy p) {
+    switch (p) {
+        case FlushPolicy::none: return "none";
+        case FlushPolicy::batch: return "batch";
+        case FlushPolicy::fsync: return "fsync";
+    }
+    return "?";
+}
 namespace {
 
 using policy::detail::YNode;

@@ -5,10 +5,18 @@
 #include <string>
 #include <vector>
 
-#include "daemon/audit_sink.h"
 #include "policy/policy.h"
 
 namespace bulwark {
+
+// How the audit log is written (auditFlush; daemon/audit_sink.h).
+enum class FlushPolicy {
+    none,   // lines are held in memory up to 64 KiB or one second
+    batch,  // every batch of events is written at once (default)
+    fsync,  // ... and fdatasync'ed (survives power loss)
+};
+
+const char* to_string(FlushPolicy p);
 
 enum class ModeSetting { automatic, lsm, tracepoint };
 

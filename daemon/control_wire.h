@@ -13,8 +13,6 @@
 
 namespace bulwark {
 
-inline constexpr const char* kDefaultControlSocket = "/run/bulwark/control.sock";
-
 bool fill_addr(const std::string& path, sockaddr_un& addr);
 // Reads one line (up to 1 MiB) with a deadline.
 Result<std::string> read_line(int fd, int timeout_ms);

@@ -25,24 +25,19 @@ struct DirCloser {
     void operator()(DIR* d) const { ::closedir(d); }
 };
 
-// Reads at most max_file_bytes + 1 bytes, so an oversized (or endless) input
-// costs bounded memory and is still recognised as too large.
-ParseResult parse_file(const std::string& path, detail::NameRegistry& names)
+// Reads at most max_file_bytes + 1 bytes of `fd` (named `path` in
+// messages), so an oversized (or endless) input costs bounded memory and is
+// still recognised as too large.
+ParseResult parse_fd(int fd, const std::string& path, detail::NameRegistry& names)
 {
     ParseResult result;
-    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
-        result.diagnostics.push_back(file_error(path, "cannot open file", errno));
-        return result;
-    }
-
     std::string text;
     constexpr std::size_t cap = limits::max_file_bytes + 1;
     constexpr std::size_t chunk = 64 * 1024;
     while (text.size() < cap) {
         const std::size_t old = text.size();
         text.resize(std::min(cap, old + chunk));
-        const ssize_t n = ::read(fd.get(), text.data() + old, text.size() - old);
+        const ssize_t n = ::read(fd, text.data() + old, text.size() - old);
         if (n < 0) {
             if (errno == EINTR) {
                 text.resize(old);
@@ -57,6 +52,17 @@ ParseResult parse_file(const std::string& path, detail::NameRegistry& names)
     }
     // parse_text refuses text above the limit with the right message.
     return detail::parse_text(text, path, names);
+}
+
+ParseResult parse_file(const std::string& path, detail::NameRegistry& names)
+{
+    const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
+        ParseResult result;
+        result.diagnostics.push_back(file_error(path, "cannot open file", errno));
+        return result;
+    }
+    return parse_fd(fd.get(), path, names);
 }
 
 void append(ParseResult& into, ParseResult&& from)
@@ -139,6 +145,10 @@ ParseResult parse_policy_paths(const std::vector<std::string>& paths, bool trust
     ParseResult result;
     detail::NameRegistry names;
     for (const auto& path : paths) {
+        if (path == "-" && !trusted_only) {  // standard input
+            append(result, parse_fd(STDIN_FILENO, "<stdin>", names));
+            continue;
+        }
         struct stat st {};
         if (path.empty() || ::stat(path.c_str(), &st) != 0) {
             result.diagnostics.push_back(file_error(path, "cannot access", path.empty() ? ENOENT : errno));

@@ -233,6 +233,12 @@ private:
                               " bytes");
             return std::nullopt;
         }
+        if (v->find_first_of("*?[") != std::string::npos) {
+            rep_.error(n, "path " + quote(*v) +
+                              " has a glob character (*, ? or [); globs are not supported: list each path, or "
+                              "name the directory they are in (recursive: true; in execAllowlist a trailing /)");
+            return std::nullopt;
+        }
         return v;
     }
 

@@ -91,8 +91,9 @@ ParseResult parse_policy_text(std::string_view text, const std::string& filename
 // One file from disk (read errors become diagnostics).
 ParseResult parse_policy_file(const std::string& path);
 // Files and directories; a directory contributes its *.yaml and *.yml files
-// (not recursive), in name order.  Duplicate policy names across all inputs
-// are errors.
+// (not recursive), in name order; "-" is standard input (named "<stdin>"
+// in messages; not with `trusted_only`).  Duplicate policy names across all
+// inputs are errors.
 //
 // With `trusted_only` (bulwarkd), every input, file read and directory above
 // them must pass check_trusted: an untrusted one is an error, not read.

@@ -83,8 +83,9 @@ expect "--json invalid: error" "path \"etc/shadow\" is not absolute" \
     "$(json_field "$dir/out" '[d["message"] for d in j["diagnostics"] if d["severity"] == "error"][0]')"
 expect "--json invalid: last line" "bulwarkctl: check failed: 1 error, 1 warning" "$(tail -n 1 "$dir/err")"
 
-"$ctl" check --json >/dev/null 2>&1
-expect "--json without files: exit status" 2 $?
+"$ctl" check --json --config "$dir/none.yaml" >"$dir/out" 2>/dev/null
+expect "--json, no path, no settings file: exit status" 1 $?
+expect "--json, no path, no settings file: invalid" False "$(json_field "$dir/out" 'j["valid"]')"
 
 # Directory rules and precedence in the human summary.
 mkdir -p "$dir/vault/sub" "$dir/bin"
@@ -151,8 +152,40 @@ bulwarkctl: check failed: 4 errors, 0 warnings" "$(cat "$dir/err")"
 
 "$ctl" >/dev/null 2>&1
 expect "no subcommand: exit status" 2 $?
-"$ctl" check >/dev/null 2>&1
-expect "check without files: exit status" 2 $?
+# Standard input.
+"$ctl" check - <"$dir/good.yaml" >"$dir/out" 2>"$dir/err"
+expect "stdin: exit status" 0 $?
+expect "stdin: named <stdin> in messages" 1 "$(grep -c '^<stdin>:8:13: warning: path ' "$dir/err")"
+expect "stdin: summary" "policy good (enforce) from <stdin>" "$(head -n 1 "$dir/out")"
+
+# No path: the settings file and the policy directory it names (relative to
+# the settings file), as bulwarkd would load them.
+mkdir -m 0755 "$dir/conf" "$dir/conf/policies"
+cp "$dir/good.yaml" "$dir/conf/policies/good.yaml"
+printf 'policyDir: policies\nauditLog: audit.jsonl\n' > "$dir/conf/bulwark.yaml"
+"$ctl" check --config "$dir/conf/bulwark.yaml" >"$dir/out" 2>"$dir/err"
+expect "configured: exit status" 0 $?
+expect "configured: says what it checks" "checking $dir/conf/bulwark.yaml and its policy directory $dir/conf/policies" \
+    "$(head -n 1 "$dir/err")"
+expect "configured: summary" "policy good (enforce) from $dir/conf/policies/good.yaml" "$(head -n 1 "$dir/out")"
+# ... with the errors of every phase in one run: the settings' and the policies'.
+printf 'policyDir: policies\njournal: yes\n' > "$dir/conf/bulwark.yaml"
+cp "$dir/bad.yaml" "$dir/conf/policies/bad.yaml"
+"$ctl" check --config "$dir/conf/bulwark.yaml" >"$dir/out" 2>"$dir/err"
+expect "configured, invalid: exit status" 1 $?
+expect "configured, invalid: the settings error" 1 "$(grep -c "^$dir/conf/bulwark.yaml:2:10: error: " "$dir/err")"
+expect "configured, invalid: the policy error" 1 "$(grep -c "^$dir/conf/policies/bad.yaml:7:13: error: path \"etc/shadow\" is not absolute" "$dir/err")"
+# ... and bulwarkd's trust rules: a policy file others can write is refused.
+rm "$dir/conf/policies/bad.yaml"
+printf 'policyDir: policies\n' > "$dir/conf/bulwark.yaml"
+chmod 0666 "$dir/conf/policies/good.yaml"
+"$ctl" check --config "$dir/conf/bulwark.yaml" >"$dir/out" 2>"$dir/err"
+expect "configured, untrusted: exit status" 1 $?
+expect "configured, untrusted: refused" 1 "$(grep -c "^$dir/conf/policies/good.yaml: error: refused: it is writable by group or others" "$dir/err")"
+"$ctl" check "$dir/conf/policies/good.yaml" >/dev/null 2>&1
+expect "a path given: checked without the trust rules (a draft)" 0 $?
+"$ctl" check --config "$dir/none.yaml" >/dev/null 2>&1
+expect "configured, no settings file: exit status" 1 $?
 "$ctl" check --frobnicate "$dir/good.yaml" >/dev/null 2>&1
 expect "unknown option: exit status" 2 $?
 "$ctl" --help >/dev/null 2>&1

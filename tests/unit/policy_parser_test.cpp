@@ -231,6 +231,18 @@ TEST_CASE("invalid enum and boolean values", "[policy][parser]")
           std::vector<std::string>{"p.yaml:2:7: error: invalid value \"Policies\" for kind; expected Policy"});
 }
 
+TEST_CASE("globs in paths are errors that say what to write instead", "[policy][parser]")
+{
+    const std::string tail = " has a glob character (*, ? or [); globs are not supported: list each path, or name "
+                             "the directory they are in (recursive: true; in execAllowlist a trailing /)";
+    CHECK(errors_of(header() + "  protectedFiles:\n    - path: /home/*/.ssh/id_*\n") ==
+          std::vector<std::string>{"p.yaml:7:13: error: path \"/home/*/.ssh/id_*\"" + tail});
+    CHECK(errors_of(header() + "  execAllowlist: [/usr/bin/python3.?]\n") ==
+          std::vector<std::string>{"p.yaml:6:19: error: path \"/usr/bin/python3.?\"" + tail});
+    CHECK(errors_of(header() + "  killOnOpen:\n    - path: /srv/[ab]\n") ==
+          std::vector<std::string>{"p.yaml:7:13: error: path \"/srv/[ab]\"" + tail});
+}
+
 TEST_CASE("paths must be absolute", "[policy][parser]")
 {
     CHECK(errors_of(header() + "  protectedFiles:\n    - path: etc/shadow\n") ==
