@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include <charconv>
+#include <map>
 #include <optional>
 
 #include "policy/yaml_tree.h"
@@ -80,10 +81,16 @@ void parse_settings(ConfigResult& r, const std::string& filename, const YNode& r
         error(r, filename, root, "expected a mapping of settings");
         return;
     }
+    std::map<std::string, const YNode*> seen;  // key -> its first occurrence
     for (std::size_t i = 0; i < root.map_size(); ++i) {
         const YNode& k = root.key(i);
         const YNode& v = root.val(i);
         const std::string key = k.value;
+        if (auto [first, fresh] = seen.emplace(key, &k); !fresh) {
+            error(r, filename, k,
+                  "duplicate key \"" + key + "\"; first given at line " + std::to_string(first->second->line));
+            continue;
+        }
         if (key == "policyDir") {
             if (scalar(r, filename, key, v)) r.config.policy_dir = v.value;
         } else if (key == "auditLog") {

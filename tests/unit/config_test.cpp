@@ -41,6 +41,15 @@ TEST_CASE("bad settings name file, line and column") {
           "/etc/bulwark/bulwark.yaml:3:16: error: ringBufferKiB must be a power of two between 4 and 1048576");
 }
 
+TEST_CASE("a key given twice is an error at the second, naming the first; the first value stays") {
+    auto r = parse_config_text("policyDir: /first\nmode: lsm\npolicyDir: /second\n", "bulwark.yaml");
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.diagnostics.size() == 1);
+    CHECK(r.diagnostics[0].to_string() ==
+          "bulwark.yaml:3:1: error: duplicate key \"policyDir\"; first given at line 1");
+    CHECK(r.config.policy_dir == "/first");
+}
+
 TEST_CASE("a YAML syntax error is reported with its position") {
     auto r = parse_config_text("mode: [lsm\n", "b.yaml");
     REQUIRE_FALSE(r.ok());
