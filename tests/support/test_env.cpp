@@ -72,13 +72,11 @@ Outcome run_child(const std::function<int(int)>& fn) {
 
 Outcome read_by_handle_in_child(const std::string& path, const std::string& mount, bool lose_path) {
     return run_child([path, mount, lose_path](int out) {
-        struct {
-            file_handle h;
-            unsigned char room[MAX_HANDLE_SZ];
-        } fh{};
-        fh.h.handle_bytes = MAX_HANDLE_SZ;
+        alignas(file_handle) unsigned char room[sizeof(file_handle) + MAX_HANDLE_SZ] = {};
+        auto* fh = reinterpret_cast<file_handle*>(room);
+        fh->handle_bytes = MAX_HANDLE_SZ;
         int mount_id = 0;
-        if (name_to_handle_at(AT_FDCWD, path.c_str(), &fh.h, &mount_id, 0) != 0) return 90;
+        if (name_to_handle_at(AT_FDCWD, path.c_str(), fh, &mount_id, 0) != 0) return 90;
         const int mfd = open(mount.c_str(), O_RDONLY | O_DIRECTORY);
         if (mfd < 0) return 91;
         if (lose_path) {
@@ -87,7 +85,7 @@ Outcome read_by_handle_in_child(const std::string& path, const std::string& moun
             if (drop < 0 || write(drop, "2", 1) != 1) return 92;
             close(drop);
         }
-        const int fd = open_by_handle_at(mfd, &fh.h, O_RDONLY);
+        const int fd = open_by_handle_at(mfd, fh, O_RDONLY);
         if (fd < 0) return errno;
         char link[512] = {};
         const ssize_t l = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof(link) - 1);
